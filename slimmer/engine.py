@@ -1,0 +1,319 @@
+"""The one module that talks to the container engine (Docker or Podman, through the Docker SDK).
+
+The API version is negotiated with the engine, DOCKER_HOST (and the other DOCKER_* variables)
+are honoured. Every failure to reach the engine becomes one EngineUnavailable with a hint.
+Everything slimmer creates carries the label ``io.slimmer.session`` so it can be found and removed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import urlparse
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from slimmer.errors import EngineUnavailable, ImageNotFound, SlimmerError
+
+SESSION_LABEL = "io.slimmer.session"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+CHUNK = 1 << 20
+
+
+def endpoint() -> str:
+    """The engine address slimmer uses: DOCKER_HOST, else the default socket."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+def _unreachable(exc: BaseException) -> EngineUnavailable:
+    return EngineUnavailable(
+        f"cannot reach a container engine at {endpoint()} ({_short(exc)})",
+        "start dockerd (or podman system service) or set DOCKER_HOST, then check `docker info`",
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the engine knows of an image: identity, config and platform."""
+
+    ref: str
+    id: str
+    repo_tags: list[str]
+    repo_digests: list[str]
+    size: int
+    config: dict[str, Any]
+    os: str
+    architecture: str
+    variant: str
+    created: str
+
+
+class Engine:
+    """A connected engine. Create with ``Engine.connect()``."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.api = client.api
+
+    @classmethod
+    def connect(cls, timeout: int = 60) -> Engine:
+        try:
+            client = docker.from_env(version="auto", timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+            raise _unreachable(exc) from None
+        return cls(client)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- engine facts -------------------------------------------------------------------
+
+    def version(self) -> dict[str, Any]:
+        return self._call(self.api.version)
+
+    def info(self) -> dict[str, Any]:
+        return self._call(self.api.info)
+
+    def published_host(self) -> str:
+        """The host name where ports published by the engine can be reached."""
+        url = urlparse(endpoint())
+        if url.scheme in ("tcp", "http", "https", "ssh") and url.hostname:
+            return url.hostname
+        return "127.0.0.1"
+
+    # ---- images ---------------------------------------------------------------------------
+
+    def inspect_image(self, ref: str) -> ImageInfo:
+        try:
+            attrs = self.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            raise ImageNotFound(
+                f"image {ref!r} not found in the engine at {endpoint()}",
+                "check the name with `docker images`, or pull or build it first",
+            ) from None
+        except docker.errors.APIError as exc:
+            if exc.status_code in (400, 404):
+                raise ImageNotFound(
+                    f"image {ref!r} not found ({_short(exc)})",
+                    "check the name with `docker images`",
+                ) from None
+            raise self._api_error(exc) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unreachable(exc) from None
+        return ImageInfo(
+            ref=ref,
+            id=attrs["Id"],
+            repo_tags=attrs.get("RepoTags") or [],
+            repo_digests=attrs.get("RepoDigests") or [],
+            size=int(attrs.get("Size") or 0),
+            config=attrs.get("Config") or {},
+            os=attrs.get("Os") or "linux",
+            architecture=attrs.get("Architecture") or "",
+            variant=attrs.get("Variant") or "",
+            created=attrs.get("Created") or "",
+        )
+
+    def save_image(self, ref: str) -> Iterator[bytes]:
+        """The engine's `save` stream of one image (a docker-archive tar)."""
+        return self._call(self.api.get_image, ref, chunk_size=CHUNK)
+
+    def load_image(self, archive: BinaryIO) -> list[str]:
+        """Load a docker-archive tar; returns the loaded image ids or tags the engine names."""
+        loaded: list[str] = []
+        for message in self._call(self.api.load_image, archive, quiet=True):
+            if "error" in message:
+                raise SlimmerError(f"the engine refused the image: {message['error']}")
+            stream = message.get("stream", "")
+            for prefix in ("Loaded image ID: ", "Loaded image: "):
+                if stream.startswith(prefix):
+                    loaded.append(stream[len(prefix):].strip())
+        return loaded
+
+    def tag_image(self, image: str, ref: str) -> None:
+        repo, tag = split_ref(ref)
+        self._call(self.api.tag, image, repo, tag, force=True)
+
+    def remove_image(self, ref: str) -> None:
+        try:
+            self.api.remove_image(ref, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            raise self._api_error(exc) from None
+
+    # ---- containers -----------------------------------------------------------------------
+
+    def create_container(
+        self,
+        image: str,
+        *,
+        session: str,
+        entrypoint: list[str] | None = None,
+        command: list[str] | None = None,
+        user: str | None = None,
+        cap_add: list[str] | None = None,
+        ports: list[str] | None = None,
+        security_opt: list[str] | None = None,
+        environment: list[str] | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Create (not start) a container labelled with the session; returns its id.
+
+        ``ports`` are container ports like ``"80/tcp"``; each is published on a random host port.
+        """
+        host_config = self.api.create_host_config(
+            cap_add=cap_add or None,
+            port_bindings={p: None for p in ports or []} or None,
+            security_opt=security_opt or None,
+        )
+        kwargs: dict[str, Any] = {
+            "image": image,
+            "labels": {SESSION_LABEL: session},
+            "host_config": host_config,
+            "ports": list(ports or []) or None,
+            "name": name,
+        }
+        if entrypoint is not None:
+            kwargs["entrypoint"] = entrypoint
+        if command is not None:
+            kwargs["command"] = command
+        if user is not None:
+            kwargs["user"] = user
+        if environment is not None:
+            kwargs["environment"] = environment
+        created = self._call(self.api.create_container, **kwargs)
+        return created["Id"]
+
+    def put_file(self, container: str, directory: str, name: str, data: bytes, mode: int) -> None:
+        """Put one file into a created or running container through the archive API."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(data))
+        self._call(self.api.put_archive, container, directory, buffer.getvalue())
+
+    def get_archive(self, container: str, path: str) -> Iterator[bytes]:
+        """A tar stream of ``path`` from a container (running or stopped)."""
+        stream, _stat = self._call(self.api.get_archive, container, path, chunk_size=CHUNK)
+        return stream
+
+    def start(self, container: str) -> None:
+        self._call(self.api.start, container)
+
+    def kill(self, container: str, signal: str | int = "SIGTERM") -> None:
+        try:
+            self.api.kill(container, signal=signal)
+        except docker.errors.APIError as exc:
+            if exc.status_code not in (404, 409):  # gone, or not running
+                raise self._api_error(exc) from None
+
+    def wait(self, container: str, timeout: float) -> int | None:
+        """Wait for the container to exit; its status, or None when still running at timeout."""
+        try:
+            result = self.api.wait(container, timeout=timeout)
+        except requests.exceptions.ConnectionError as exc:
+            if "timed out" in str(exc).lower() or "timeout" in type(exc.__cause__).__name__.lower():
+                return None
+            raise _unreachable(exc) from None
+        except requests.exceptions.ReadTimeout:
+            return None
+        return int(result.get("StatusCode", -1))
+
+    def state(self, container: str) -> dict[str, Any]:
+        return self._call(self.api.inspect_container, container)["State"]
+
+    def published_ports(self, container: str) -> dict[str, int]:
+        """Map "80/tcp" -> host port for a running container."""
+        ports = self._call(self.api.inspect_container, container)["NetworkSettings"]["Ports"] or {}
+        result = {}
+        for spec, bindings in ports.items():
+            for binding in bindings or []:
+                if binding.get("HostIp") in ("0.0.0.0", "127.0.0.1", "") or len(bindings) == 1:
+                    result[spec] = int(binding["HostPort"])
+                    break
+        return result
+
+    def logs(self, container: str, tail: int | str = "all") -> bytes:
+        return self._call(self.api.logs, container, stdout=True, stderr=True, tail=tail)
+
+    def stdout(self, container: str) -> bytes:
+        return self._call(self.api.logs, container, stdout=True, stderr=False)
+
+    def exec_run(self, container: str, command: list[str], user: str = "") -> tuple[int, bytes]:
+        """Run a command in a running container; its exit code and combined output."""
+        created = self._call(self.api.exec_create, container, command, user=user)
+        output = self._call(self.api.exec_start, created["Id"])
+        code = self._call(self.api.exec_inspect, created["Id"]).get("ExitCode")
+        return (int(code) if code is not None else -1), output
+
+    def remove_container(self, container: str) -> None:
+        try:
+            self.api.remove_container(container, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # removal already in progress
+                raise self._api_error(exc) from None
+
+    # ---- cleanup ----------------------------------------------------------------------------
+
+    def containers_of(self, session: str) -> list[str]:
+        found = self._call(
+            self.api.containers, all=True, filters={"label": f"{SESSION_LABEL}={session}"}
+        )
+        return [c["Id"] for c in found]
+
+    def volumes_of(self, session: str) -> list[str]:
+        found = self._call(self.api.volumes, filters={"label": f"{SESSION_LABEL}={session}"})
+        return [v["Name"] for v in (found or {}).get("Volumes") or []]
+
+    def remove_session(self, session: str) -> None:
+        """Remove every container and volume labelled with the session."""
+        for container in self.containers_of(session):
+            self.remove_container(container)
+        for volume in self.volumes_of(session):
+            try:
+                self.api.remove_volume(volume, force=True)
+            except docker.errors.NotFound:
+                pass
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except docker.errors.APIError as exc:
+            raise self._api_error(exc) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unreachable(exc) from None
+
+    @staticmethod
+    def _api_error(exc: docker.errors.APIError) -> SlimmerError:
+        detail = exc.explanation or str(exc)
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        return SlimmerError(f"the container engine said: {_short(Exception(detail))}")
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """Split ``repo[:tag]`` (a registry port is not a tag) into repo and tag (default latest)."""
+    name = ref.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1:]
+    return name, "latest"
