@@ -32,6 +32,7 @@ demo: setup
 	$(PY) -m fixtures demo $(DEMO_IMAGE)
 
 test: setup
+	scripts/install-deps.sh --test
 	$(PY) -m pytest -ra
 
 test-unit: venv

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Install what slimmer's setup needs on Debian/Ubuntu, only what is missing.
+# Install what slimmer needs on Debian/Ubuntu, only what is missing.
+#   scripts/install-deps.sh          the engine and the build tools (make setup)
+#   scripts/install-deps.sh --test   also the real servers the probe tests talk to (make test);
+#                                    they are installed without starting system services
 set -euo pipefail
 
 need=()
@@ -11,6 +14,11 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v crun >/dev/null || need+=(crun)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ "${1:-}" = "--test" ]; then
+  for pkg in redis-server memcached postgresql mariadb-server nginx openssl; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -22,5 +30,15 @@ fi
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 echo "install-deps: installing ${need[*]}"
+# policy-rc.d: packages must not start their services (the tests start their own servers)
+policy=/usr/sbin/policy-rc.d
+created_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod +x "$policy"
+  created_policy=true
+fi
+cleanup() { if $created_policy; then "${sudo[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
 "${sudo[@]}" apt-get update -q
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}"

@@ -7,6 +7,7 @@ Everything slimmer creates carries the label ``io.slimmer.session`` so it can be
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tarfile
@@ -71,7 +72,11 @@ class Engine:
         try:
             client = docker.from_env(version="auto", timeout=timeout)
             client.ping()
-        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        except (
+            docker.errors.DockerException,
+            requests.exceptions.RequestException,
+            OSError,
+        ) as exc:
             raise _unreachable(exc) from None
         return cls(client)
 
@@ -138,8 +143,13 @@ class Engine:
             stream = message.get("stream", "")
             for prefix in ("Loaded image ID: ", "Loaded image: "):
                 if stream.startswith(prefix):
-                    loaded.append(stream[len(prefix):].strip())
+                    loaded.append(stream[len(prefix) :].strip())
         return loaded
+
+    def import_rootfs(self, archive: bytes, ref: str) -> None:
+        """Create an image from a root filesystem tar (no config: ENTRYPOINT is set per run)."""
+        repo, tag = split_ref(ref)
+        self._call(self.api.import_image_from_data, archive, repository=repo, tag=tag)
 
     def tag_image(self, image: str, ref: str) -> None:
         repo, tag = split_ref(ref)
@@ -168,6 +178,7 @@ class Engine:
         security_opt: list[str] | None = None,
         environment: list[str] | None = None,
         name: str | None = None,
+        hostname: str | None = None,
     ) -> str:
         """Create (not start) a container labelled with the session; returns its id.
 
@@ -184,6 +195,7 @@ class Engine:
             "host_config": host_config,
             "ports": list(ports or []) or None,
             "name": name,
+            "hostname": hostname,
         }
         if entrypoint is not None:
             kwargs["entrypoint"] = entrypoint
@@ -197,9 +209,18 @@ class Engine:
         return created["Id"]
 
     def put_file(self, container: str, directory: str, name: str, data: bytes, mode: int) -> None:
-        """Put one file into a created or running container through the archive API."""
+        """Put one file into a created or running container through the archive API.
+
+        ``name`` may have directories ("a/b/file"); missing ones are created with mode 0755.
+        """
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
+            parts = name.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                directory_info = tarfile.TarInfo("/".join(parts[:depth]))
+                directory_info.type = tarfile.DIRTYPE
+                directory_info.mode = 0o755
+                tar.addfile(directory_info)
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = mode
@@ -286,10 +307,8 @@ class Engine:
         for container in self.containers_of(session):
             self.remove_container(container)
         for volume in self.volumes_of(session):
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 self.api.remove_volume(volume, force=True)
-            except docker.errors.NotFound:
-                pass
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -315,5 +334,5 @@ def split_ref(ref: str) -> tuple[str, str]:
     slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > slash:
-        return name[:colon], name[colon + 1:]
+        return name[:colon], name[colon + 1 :]
     return name, "latest"

@@ -48,9 +48,22 @@ class Op(enum.Enum):
 
 
 _WRITES = {
-    Op.OPEN_WRITE, Op.OPEN_CREATE, Op.MKDIR, Op.MKNOD, Op.UNLINK, Op.RMDIR, Op.RENAME_FROM,
-    Op.RENAME_TO, Op.LINK_TO, Op.SYMLINK, Op.TRUNCATE, Op.CHMOD, Op.CHOWN, Op.UTIME,
-    Op.XATTR_WRITE, Op.BIND,
+    Op.OPEN_WRITE,
+    Op.OPEN_CREATE,
+    Op.MKDIR,
+    Op.MKNOD,
+    Op.UNLINK,
+    Op.RMDIR,
+    Op.RENAME_FROM,
+    Op.RENAME_TO,
+    Op.LINK_TO,
+    Op.SYMLINK,
+    Op.TRUNCATE,
+    Op.CHMOD,
+    Op.CHOWN,
+    Op.UTIME,
+    Op.XATTR_WRITE,
+    Op.BIND,
 }
 
 
@@ -58,8 +71,10 @@ _WRITES = {
 class PathAccess:
     """A path-taking syscall seen by ptrace, aggregated: (path, op, errno) with a count.
 
-    ``path`` is absolute and lexically normalised but NOT symlink-resolved: it is the path as the
-    tracee meant it. ``errno`` is 0 on success, else the positive errno (2 = ENOENT).
+    ``path`` is absolute (a relative path is joined to the tracee's cwd or dirfd path) with "."
+    components and repeated slashes removed, but ".." kept and NOT symlink-resolved: it is the
+    path as the tracee meant it (only the image's resolver can apply ".." after a symlink).
+    ``errno`` is 0 on success, else the positive errno (2 = ENOENT).
     """
 
     path: str

@@ -1,0 +1,1 @@
+"""Benchmarks: each bench/bench_*.py is a script that prints its figures."""

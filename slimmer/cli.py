@@ -1,0 +1,264 @@
+"""Command line: parse options, call the pipeline, format results. Nothing more.
+
+Every error ends as one line on stderr and an exit code: 0 ok, 1 error, 2 usage,
+3 verification failed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from slimmer import __version__
+from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError
+from slimmer.options import BuildOptions, ContinueAfter, ObserveOptions, SelectOptions
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _observe_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The observation options shared by build and profile."""
+    options = [
+        click.option(
+            "--http-probe/--no-http-probe",
+            default=True,
+            show_default=True,
+            help="Probe every exposed TCP port (HTTP crawl, known protocols, TCP).",
+        ),
+        click.option(
+            "--http-probe-cmd",
+            "http_probe_cmds",
+            multiple=True,
+            metavar="'METHOD /PATH'",
+            help="An extra HTTP request, e.g. 'POST /api/items' (repeatable).",
+        ),
+        click.option(
+            "--probe-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="JSON file of requests: method, path, port, headers, body, status.",
+        ),
+        click.option(
+            "--exec",
+            "execs",
+            multiple=True,
+            metavar="CMD",
+            help="Run CMD inside the target during observation (repeatable).",
+        ),
+        click.option(
+            "--host-exec",
+            "host_execs",
+            multiple=True,
+            metavar="CMD",
+            help="Run CMD on the host with SLIMMER_TARGET_HOST and "
+            "SLIMMER_TARGET_PORT_<port> set (repeatable).",
+        ),
+        click.option(
+            "--continue-after",
+            metavar="probe|exit|timeout:N|signal",
+            help="When observation ends. Default: probe when the image exposes ports "
+            "or probes are given, else exit.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=120,
+            show_default=True,
+            help="Seconds the observed run may take at most.",
+        ),
+        click.option(
+            "--output-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where report.json and the profiles go [default: ./slimmer-out/NAME].",
+        ),
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            help="Print the report summary as JSON on stdout (progress stays on stderr).",
+        ),
+        click.option(
+            "--seccomp-log",
+            is_flag=True,
+            help="Also write seccomp-log.json: same allow list, default action LOG.",
+        ),
+        click.argument("image"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _observe_from(kwargs: dict[str, Any]) -> ObserveOptions:
+    continue_after = kwargs.pop("continue_after")
+    return ObserveOptions(
+        http_probe=kwargs.pop("http_probe"),
+        http_probe_cmds=list(kwargs.pop("http_probe_cmds")),
+        probe_file=kwargs.pop("probe_file"),
+        execs=list(kwargs.pop("execs")),
+        host_execs=list(kwargs.pop("host_execs")),
+        continue_after=ContinueAfter.parse(continue_after) if continue_after else None,
+        timeout=kwargs.pop("timeout"),
+    )
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="slimmer")
+def cli() -> None:
+    """Make container images small and least-privileged by watching them work."""
+
+
+@cli.command(context_settings=CONTEXT)
+@_observe_options
+@click.option("--tag", help="Tag of the slim image [default: REPO.slim:TAG].")
+@click.option(
+    "--archive",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the slim image as a docker-archive tar.",
+)
+@click.option(
+    "--oci",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the slim image as an OCI image layout tar.",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Run the slim image with the same probes and compare.",
+)
+@click.option(
+    "--include-path",
+    "include_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Keep this file or directory (recursive).",
+)
+@click.option(
+    "--include-bin",
+    "include_bins",
+    multiple=True,
+    metavar="PATH",
+    help="Keep this binary and its shared libraries.",
+)
+@click.option(
+    "--include-exe",
+    "include_exes",
+    multiple=True,
+    metavar="NAME",
+    help="Keep this command, found through the image's PATH, and its libraries.",
+)
+@click.option("--include-shell", is_flag=True, help="Keep a shell and basic tools for debugging.")
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Never keep paths matching GLOB (applied last).",
+)
+def build(**kwargs: Any) -> int:
+    """Observe IMAGE, keep what it uses, write a slim image and verify it."""
+    from slimmer.pipeline import run_build
+    from slimmer.summary import print_summary
+
+    as_json = kwargs.pop("as_json")
+    options = BuildOptions(
+        image=kwargs.pop("image"),
+        observe=_observe_from(kwargs),
+        select=SelectOptions(
+            include_paths=list(kwargs.pop("include_paths")),
+            include_bins=list(kwargs.pop("include_bins")),
+            include_exes=list(kwargs.pop("include_exes")),
+            include_shell=kwargs.pop("include_shell"),
+            excludes=list(kwargs.pop("excludes")),
+        ),
+        tag=kwargs.pop("tag"),
+        output_dir=kwargs.pop("output_dir"),
+        archive=kwargs.pop("archive"),
+        oci=kwargs.pop("oci"),
+        verify=kwargs.pop("verify"),
+        seccomp_log=kwargs.pop("seccomp_log"),
+    )
+    outcome = run_build(options)
+    print_summary(outcome, as_json=as_json)
+    return outcome.exit_code
+
+
+@cli.command(context_settings=CONTEXT)
+@_observe_options
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Run the original image under the generated seccomp profile and compare.",
+)
+def profile(**kwargs: Any) -> int:
+    """Observe IMAGE and write seccomp and AppArmor profiles; no image is built."""
+    from slimmer.pipeline import run_profile
+    from slimmer.summary import print_summary
+
+    as_json = kwargs.pop("as_json")
+    options = BuildOptions(
+        image=kwargs.pop("image"),
+        observe=_observe_from(kwargs),
+        output_dir=kwargs.pop("output_dir"),
+        verify=kwargs.pop("verify"),
+        seccomp_log=kwargs.pop("seccomp_log"),
+    )
+    outcome = run_profile(options)
+    print_summary(outcome, as_json=as_json)
+    return outcome.exit_code
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> int:
+    """Check the engine, the sensors and what a profiling container may do."""
+    from slimmer.doctor import print_checks, run_checks
+
+    checks = run_checks()
+    print_checks(checks, as_json=as_json)
+    return 0 if all(c.ok or not c.required for c in checks) else EXIT_ERROR
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line per error, exit codes as documented."""
+    try:
+        code = cli.main(args=argv, prog_name="slimmer", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        message = exc.format_message().rstrip(".")
+        _fail(f"{message} (see `slimmer {_command(exc)}--help`)", EXIT_USAGE)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:
+        _fail(f"interrupted ({exc})" if str(exc) else "interrupted", 130)
+    except SlimmerError as exc:
+        _fail(exc.one_line(), exc.exit_code)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("SLIMMER_DEBUG"):
+            traceback.print_exc()
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(rerun with SLIMMER_DEBUG=1 for a traceback and report it)",
+            EXIT_ERROR,
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command(exc: click.exceptions.UsageError) -> str:
+    ctx = exc.ctx
+    if ctx is None or ctx.parent is None:
+        return ""
+    return f"{ctx.info_name} "
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"slimmer: error: {message}", err=True)
+    sys.exit(code)

@@ -1,0 +1,179 @@
+"""The observation run: the target under the sensor while probes exercise it.
+
+The profiling container is created from the original image (never started before), the sensor
+is put in through the archive API (works with remote engines), and it runs as PID 1 with the
+original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN added (fanotify needs it; never
+--privileged); the sensor drops to the image's USER and capabilities before exec'ing the target.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import dataclass, field
+
+from slimmer.arch import sensor_arch
+from slimmer.engine import Engine
+from slimmer.errors import SensorError, SlimmerError, TargetFailed
+from slimmer.observation import Observation
+from slimmer.options import ContinueAfter, ObserveOptions
+from slimmer.probes.model import ProbeResult, ProbeSpec
+from slimmer.probes.plan import (
+    bind_specs,
+    default_plan,
+    load_probe_file,
+    parse_probe_cmd,
+    run_specs,
+)
+from slimmer.runner import HOSTNAME, Run, RunResult
+from slimmer.sensor.assets import sensor_binary
+from slimmer.sensor.report import read_report
+from slimmer.session import Session
+from slimmer.target import Target
+
+SENSOR_DIR = "/.slimmer"
+SENSOR_PATH = f"{SENSOR_DIR}/sensor"
+REPORT_PATH = f"{SENSOR_DIR}/report"
+SENSOR_GRACE = 5  # seconds the sensor waits after forwarding the stop signal
+MAX_REPORT = 256 << 20
+
+
+@dataclass
+class ProbePlan:
+    """Everything the observation did to the target, replayed as is against the slim image."""
+
+    specs: list[ProbeSpec] = field(default_factory=list)
+    execs: list[str] = field(default_factory=list)
+    host_execs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ObservedRun:
+    observation: Observation
+    run: RunResult
+    plan: ProbePlan
+    mode: ContinueAfter
+
+
+def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
+    """The default: probe when there are ports or probes, else wait for the target to exit."""
+    if options.continue_after is not None:
+        return options.continue_after
+    has_probes = (
+        target.tcp_ports
+        or options.http_probe_cmds
+        or options.probe_file
+        or options.execs
+        or options.host_execs
+    )
+    return ContinueAfter("probe" if has_probes else "exit")
+
+
+def user_specs(options: ObserveOptions) -> list[ProbeSpec]:
+    """The probes the user gave explicitly (checked before anything starts)."""
+    specs = [parse_probe_cmd(text) for text in options.http_probe_cmds]
+    if options.probe_file is not None:
+        specs += load_probe_file(options.probe_file)
+    return specs
+
+
+def observe(
+    engine: Engine,
+    session: Session,
+    target: Target,
+    architecture: str,
+    options: ObserveOptions,
+    notify=print,
+) -> ObservedRun:
+    binary = sensor_binary(sensor_arch(architecture))
+    mode = continue_mode(target, options)
+    extra = user_specs(options)
+    sensor_args = [SENSOR_PATH, "--user", target.user, "--grace", str(SENSOR_GRACE)]
+    if target.sets_home:
+        sensor_args.append("--image-home")
+    container = engine.create_container(
+        target.image,
+        session=session.id,
+        entrypoint=[*sensor_args, "--"],
+        command=target.argv,
+        user="0:0",
+        cap_add=["SYS_ADMIN"],
+        ports=target.tcp_ports,
+        hostname=HOSTNAME,
+    )
+    engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
+    plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
+
+    def discover(host: str, ports: dict[str, int]) -> list[ProbeResult]:
+        results: list[ProbeResult] = []
+        if options.http_probe:
+            for port in target.tcp_ports:
+                results += default_plan(host, ports[port], port, options.ready_timeout)[1]
+        if extra:
+            bound = bind_specs(extra, target.tcp_ports, [r.spec for r in results])
+            results += run_specs(host, ports, bound, options.ready_timeout, repeat=2)
+        # replay what answered, with the scheme that answered
+        plan.specs = [r.spec for r in results]
+        return results
+
+    run = Run(
+        engine=engine,
+        container=container,
+        target=target,
+        mode=mode,
+        timeout=options.timeout,
+        probe=discover,
+        execs=plan.execs,
+        host_execs=plan.host_execs,
+        exec_user=target.user,
+        notify=notify,
+    ).drive()
+    if mode.mode == "exit" and run.exit_code:
+        raise TargetFailed(
+            f"the target exited with status {run.exit_code}; "
+            f"last log lines: {run.log_tail or '(none)'}",
+            "slimmer observes an image that works: check it with `docker run`",
+        )
+    observation = read_report(fetch_report(engine, container, run))
+    return ObservedRun(observation=observation, run=run, plan=plan, mode=mode)
+
+
+def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:
+    """Copy the sensor's report out of the stopped container through the archive API."""
+    try:
+        stream = engine.get_archive(container, REPORT_PATH)
+        with tarfile.open(fileobj=io.BufferedReader(_StreamReader(stream)), mode="r|") as tar:
+            for member in tar:
+                if member.isfile() and member.size <= MAX_REPORT:
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        return handle.read()
+    except (SlimmerError, tarfile.TarError, OSError) as exc:  # 404: no report was written
+        raise SensorError(
+            f"the sensor left no report (target exit status {run.exit_code}; "
+            f"last log lines: {run.log_tail or '(none)'}): {exc}",
+            "run `slimmer doctor` to check that the engine allows fanotify and ptrace",
+        ) from None
+    raise SensorError("the sensor's report archive was empty", "run `slimmer doctor`")
+
+
+class _StreamReader(io.RawIOBase):
+    """A file-like view of an iterator of byte chunks (the engine's archive stream)."""
+
+    def __init__(self, chunks) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size

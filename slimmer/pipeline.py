@@ -1,0 +1,283 @@
+"""`build` and `profile` as sequences of phases, each timed, with the session cleaned up always."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from slimmer.arch import sensor_arch
+from slimmer.engine import Engine, ImageInfo
+from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
+from slimmer.imagefs import open_image
+from slimmer.observe import ObservedRun, observe, user_specs
+from slimmer.options import BuildOptions
+from slimmer.profiles import seccomp_profile, write_profiles
+from slimmer.progress import Progress
+from slimmer.rebuild import build_image, default_tag
+from slimmer.report import (
+    header,
+    observation_summary,
+    probes_summary,
+    source_summary,
+    split_tree,
+    verification_summary,
+    write_outputs,
+)
+from slimmer.selection import select
+from slimmer.sensor.assets import sensor_binary
+from slimmer.session import Session, open_session
+from slimmer.summary import RunOutcome
+from slimmer.target import Target, target_of
+from slimmer.verify import Verification, seccomp_option, verify_image
+
+
+class Cancelled(SlimmerError):
+    """The session ended (error or interrupt) while background work was still running."""
+
+
+def run_build(options: BuildOptions) -> RunOutcome:
+    return _with_session(_build, options)
+
+
+def run_profile(options: BuildOptions) -> RunOutcome:
+    return _with_session(_profile, options)
+
+
+def _with_session(phases, options: BuildOptions) -> RunOutcome:
+    progress = Progress()
+    engine = Engine.connect()
+    try:
+        with open_session(engine) as session:
+            return phases(engine, session, options, progress)
+    finally:
+        engine.close()
+
+
+def _inspect(engine: Engine, options: BuildOptions, progress: Progress) -> tuple[ImageInfo, Target]:
+    with progress.phase("inspect", f"inspecting {options.image}"):
+        info = engine.inspect_image(options.image)
+        target = target_of(info)
+        user_specs(options.observe)  # a bad probe file fails before anything starts
+        sensor_binary(sensor_arch(info.architecture))
+    return info, target
+
+
+def _build(
+    engine: Engine, session: Session, options: BuildOptions, progress: Progress
+) -> RunOutcome:
+    info, target = _inspect(engine, options, progress)
+    tag = options.tag or default_tag(info)
+    output_dir = options.output_dir or default_output_dir(info)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
+        indexing = pool.submit(_index, engine, session, info, progress)
+        try:
+            observed = _observe(engine, session, target, info, options, progress)
+            with progress.phase("index_wait", "reading the image's layers"):
+                fs = indexing.result()
+        finally:
+            session.cancelled.set()  # stops the reader if it is still running
+    with progress.phase("select", "selecting what to keep"):
+        selection = select(fs, observed.observation, options.select)
+    with progress.phase("rebuild", f"writing {tag}"):
+        built = build_image(
+            engine,
+            fs,
+            selection.kept,
+            tag,
+            session.workdir,
+            archive=options.archive,
+            oci=options.oci,
+        )
+        slim = engine.inspect_image(tag)
+    profile = seccomp_profile(observed.observation)
+    artifacts = write_profiles(
+        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
+    )
+    verifications: list[Verification] = []
+    if options.verify:
+        with progress.phase("verify", f"verifying {tag}"):
+            verifications = _verify_both(session, slim.id, target, observed, options, profile)
+    kept, removed = split_tree(fs, selection)
+    report = header("build")
+    report.update(
+        source=source_summary(info, str(fs.platform)),
+        result={
+            "ref": tag,
+            "id": slim.id,
+            "size": slim.size,
+            "archive": str(options.archive) if options.archive else None,
+            "oci": str(options.oci) if options.oci else None,
+            "layer_digest": built.diff_id,
+        },
+        ratio=round(info.size / slim.size, 2) if slim.size else None,
+        kept={
+            "count": kept.count,
+            "bytes": kept.bytes,
+            "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
+        },
+        removed={
+            "count": removed.count,
+            "bytes": removed.bytes,
+            "paths": [{"path": p, "size": s} for p, s in removed.paths],
+        },
+        observation=observation_summary(observed.observation),
+        probes=probes_summary(observed),
+        verification=verification_summary(verifications, options.verify),
+        profiles=_profiles_summary(profile, artifacts),
+        warnings=observed.observation.warnings + selection.warnings,
+        timings=_timings(progress),
+    )
+    report_path = write_outputs(report, selection, removed, output_dir)
+    artifacts = {
+        "report": report_path,
+        "kept": output_dir / "kept.txt",
+        "removed": output_dir / "removed.txt",
+        **artifacts,
+    }
+    failed = options.verify and not all(v.passed for v in verifications)
+    return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+
+
+def _profile(
+    engine: Engine, session: Session, options: BuildOptions, progress: Progress
+) -> RunOutcome:
+    info, target = _inspect(engine, options, progress)
+    output_dir = options.output_dir or default_output_dir(info)
+    observed = _observe(engine, session, target, info, options, progress)
+    profile = seccomp_profile(observed.observation)
+    artifacts = write_profiles(
+        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
+    )
+    verifications: list[Verification] = []
+    if options.verify:
+        with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
+            verifications = [
+                verify_image(
+                    engine,
+                    session,
+                    "original image under seccomp.json",
+                    info.id,
+                    target,
+                    observed,
+                    options.observe.timeout,
+                    seccomp_option(profile),
+                )
+            ]
+    report = header("profile")
+    report.update(
+        source=source_summary(info, f"{info.os}/{info.architecture}"),
+        observation=observation_summary(observed.observation),
+        probes=probes_summary(observed),
+        verification=verification_summary(verifications, options.verify),
+        profiles=_profiles_summary(profile, artifacts),
+        warnings=observed.observation.warnings,
+        timings=_timings(progress),
+    )
+    report_path = write_outputs(report, None, None, output_dir)
+    failed = options.verify and not all(v.passed for v in verifications)
+    return RunOutcome(
+        EXIT_VERIFY_FAILED if failed else EXIT_OK,
+        report,
+        output_dir,
+        {"report": report_path, **artifacts},
+    )
+
+
+def _observe(
+    engine: Engine,
+    session: Session,
+    target: Target,
+    info: ImageInfo,
+    options: BuildOptions,
+    progress: Progress,
+) -> ObservedRun:
+    with progress.phase("observe", f"observing {options.image} under the sensor"):
+        observed = observe(
+            engine, session, target, info.architecture, options.observe, notify=progress.say
+        )
+    for warning in observed.observation.warnings:
+        progress.warn(warning)
+    return observed
+
+
+def _index(engine: Engine, session: Session, info: ImageInfo, progress: Progress):
+    with progress.timed("index"):
+        return open_image(
+            info.id, session.workdir / "image", engine=_CancellableEngine(engine, session)
+        )
+
+
+class _CancellableEngine:
+    """The engine as the image reader sees it: its save stream stops when the session ends."""
+
+    def __init__(self, engine: Engine, session: Session) -> None:
+        self._engine = engine
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def save_image(self, ref: str) -> Iterator[bytes]:
+        for chunk in self._engine.save_image(ref):
+            if self._session.cancelled.is_set():
+                raise Cancelled("image reading cancelled")
+            yield chunk
+
+
+def _verify_both(
+    session: Session,
+    image: str,
+    target: Target,
+    observed: ObservedRun,
+    options: BuildOptions,
+    profile: dict[str, Any],
+) -> list[Verification]:
+    """The slim image as is and under seccomp.json, side by side (one engine client each)."""
+    timeout = options.observe.timeout
+
+    def run(name: str, security_opt: list[str] | None) -> Verification:
+        engine = Engine.connect()
+        try:
+            return verify_image(
+                engine, session, name, image, target, observed, timeout, security_opt
+            )
+        finally:
+            engine.close()
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-verify") as pool:
+        plain = pool.submit(run, "slim image", None)
+        confined = pool.submit(run, "slim image under seccomp.json", seccomp_option(profile))
+        return [plain.result(), confined.result()]
+
+
+def _profiles_summary(profile: dict[str, Any], artifacts: dict[str, Path]) -> dict[str, Any]:
+    names = [n for rule in profile.get("syscalls", []) for n in rule.get("names", [])]
+    return {
+        "seccomp_syscalls": {"allowed": len(names)},
+        "files": {k: str(v) for k, v in artifacts.items()},
+    }
+
+
+def _timings(progress: Progress) -> dict[str, float]:
+    timings = dict(progress.timings)
+    timings["total"] = round(time.monotonic() - progress.started, 3)
+    return timings
+
+
+def profile_name(info: ImageInfo) -> str:
+    """A name for profiles and output directories: the image's repository's last part."""
+    ref = info.repo_tags[0] if info.repo_tags and not info.ref.startswith("sha256:") else info.ref
+    if ref.startswith("sha256:") or re.fullmatch(r"[0-9a-f]{12,64}", ref):
+        return f"image-{info.id.split(':')[-1][:12]}"
+    repo = ref.split("@")[0]
+    name, _, tag = repo.rpartition(":") if ":" in repo.rsplit("/", 1)[-1] else (repo, "", "")
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.rsplit("/", 1)[-1]) or "image"
+    return base if tag in ("", "latest") else f"{base}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', tag)}"
+
+
+def default_output_dir(info: ImageInfo) -> Path:
+    return Path("slimmer-out") / profile_name(info)

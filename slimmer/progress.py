@@ -1,0 +1,60 @@
+"""Progress on stderr: a live status line with phase and elapsed time on a TTY, plain lines
+otherwise (CI logs). Also records the wall time of each phase for the report."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import TextIO
+
+from rich.console import Console
+
+
+class Progress:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+        self.quiet = quiet
+        self.live = self.console.is_terminal and not quiet
+        self.timings: dict[str, float] = {}
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def phase(self, name: str, description: str) -> Iterator[None]:
+        """Show a phase while it runs and record how long it took."""
+        if self.live:
+            with self.console.status(f"{description}…"), self.timed(name):
+                yield
+            self.say(f"[green]✓[/] {description} [dim]({self.timings[name]:.1f}s)[/]")
+            return
+        self.say(f"{description}…")
+        with self.timed(name):
+            yield
+        self.say(f"{description}: done in {self.timings[name]:.1f}s")
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Record the wall time of a piece of work (any thread) without showing it."""
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.timings[name] = round(
+                    self.timings.get(name, 0.0) + time.monotonic() - start, 3
+                )
+
+    def say(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.live:
+            self.console.print(text)
+        else:
+            elapsed = time.monotonic() - self.started
+            self.console.print(f"[{elapsed:6.1f}s] {text}", markup=False)
+
+    def warn(self, text: str) -> None:
+        self.say(f"[yellow]warning:[/] {text}" if self.live else f"warning: {text}")

@@ -1,0 +1,221 @@
+"""Selection rules: what a trace can miss but the program needs.
+
+Each rule looks at the observation, the image config and what is kept so far, and keeps more.
+They encode what breaks slim images in practice: users and groups, CA certificates, NSS modules
+loaded by dlopen, time zones, locales and gconv, Python sources next to their bytecode, state
+directories, volumes, /tmp, the working directory and the commands the engine runs.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+
+from slimmer.imagefs.model import EntryType
+from slimmer.observation import Observation
+from slimmer.selection.keeper import RULE, Keeper, Reason
+from slimmer.selection.trace import ignored
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LIB_DIRS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
+CERT_DIRS = (
+    "/etc/ssl",
+    "/etc/pki",
+    "/etc/ca-certificates",
+    "/usr/share/ca-certificates",
+    "/usr/lib/ssl",
+    "/usr/local/share/ca-certificates",
+)
+CERT_FILES = ("/etc/ca-certificates.conf",)
+NSS_FILES = (
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/hosts",
+    "/etc/gai.conf",
+    "/etc/resolv.conf",
+    "/etc/services",
+    "/etc/protocols",
+)
+TZ_PATHS = ("/etc/localtime", "/etc/timezone")
+TLS_LIBRARY = re.compile(r"/lib(ssl|gnutls|mbedtls|wolfssl|nss3)[^/]*\.so")
+PYC = re.compile(r"^(?P<dir>.*)/__pycache__/(?P<mod>[^/.]+)\.[^/]+\.pyc$")
+
+
+def env_value(env: list[str], name: str) -> str | None:
+    for item in env:
+        key, _, value = item.partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def which(fs, name: str, env: list[str], workdir: str = "/") -> str | None:
+    """Find a command as the engine would: a name with a slash is a path, else search PATH."""
+    if "/" in name:
+        return posixpath.join(workdir, name)
+    for directory in (env_value(env, "PATH") or DEFAULT_PATH).split(":"):
+        candidate = posixpath.join(directory or workdir, name)
+        entry = fs.resolve(candidate).entry
+        if entry is not None and entry.type is not EntryType.DIR:
+            return candidate
+    return None
+
+
+def _touched(observation: Observation) -> Iterable[str]:
+    for access in observation.paths:
+        yield access.path
+    for event in observation.files:
+        yield event.path
+
+
+def _under(path: str, prefixes: Iterable[str]) -> bool:
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def keep_basics(keeper: Keeper, config: dict, argv: list[str]) -> None:
+    """Users and groups, /tmp, the working directory, the command and the healthcheck command."""
+    env = list(config.get("Env") or [])
+    workdir = config.get("WorkingDir") or "/"
+    for path in ("/etc/passwd", "/etc/group"):
+        keeper.keep(path, Reason(RULE, "users and groups"))
+    for path in ("/tmp", "/var/tmp"):
+        keeper.keep(path, Reason(RULE, "temporary directory"))
+    keeper.keep(workdir, Reason(RULE, "working directory"))
+    if argv:
+        found = which(keeper.fs, argv[0], env, workdir)
+        if found:
+            keeper.keep(found, Reason(RULE, "entrypoint/cmd"))
+    health = (config.get("Healthcheck") or {}).get("Test") or []
+    if health and health[0] == "CMD" and len(health) > 1:
+        found = which(keeper.fs, health[1], env, workdir)
+        if found:
+            keeper.keep(found, Reason(RULE, "healthcheck command"))
+    elif health and health[0] == "CMD-SHELL":
+        keeper.keep("/bin/sh", Reason(RULE, "healthcheck shell"))
+
+
+def keep_state(keeper: Keeper, config: dict, written: set[str]) -> list[str]:
+    """Directories written during the run and VOLUME directories keep their original contents.
+
+    Returns warnings (a write into "/" cannot keep the whole image).
+    """
+    warnings = []
+    for directory in sorted(written):
+        if directory == "/":
+            warnings.append("the target wrote into / itself; its contents are not all kept")
+            continue
+        keeper.keep_tree(directory, Reason(RULE, "written during the run (state)"))
+    for volume in sorted(config.get("Volumes") or {}):
+        keeper.keep_tree(volume, Reason(RULE, "VOLUME"))
+    return warnings
+
+
+def keep_certificates(keeper: Keeper, observation: Observation) -> None:
+    """CA certificates when the target used a TLS library or read certificate paths."""
+    used = any(_under(p, CERT_DIRS) for p in _touched(observation)) or any(
+        TLS_LIBRARY.search(p) for p in keeper.kept
+    )
+    if not used:
+        return
+    for path in CERT_DIRS:
+        keeper.keep_tree(path, Reason(RULE, "CA certificates"))
+    for path in CERT_FILES:
+        keeper.keep(path, Reason(RULE, "CA certificates"))
+
+
+def keep_nss(keeper: Keeper, observation: Observation) -> None:
+    """NSS configuration, the modules nsswitch.conf names and the resolver, when NSS or DNS was
+    used (glibc loads them with dlopen, so a different run may need modules this one did not)."""
+    used = any(p in NSS_FILES or "/libnss_" in p for p in _touched(observation))
+    if not used:
+        return
+    reason = Reason(RULE, "NSS and DNS resolution")
+    for path in NSS_FILES:
+        keeper.keep(path, reason)
+    services = {"files", "dns"} | _nsswitch_services(keeper.fs)
+    for directory in _library_dirs(keeper.fs):
+        for name in keeper.fs.listdir(directory):
+            module = re.match(r"libnss_([a-z0-9]+)[.-]", name)
+            if (module and module.group(1) in services) or name.startswith("libresolv."):
+                keeper.keep(posixpath.join(directory, name), reason)
+
+
+def _nsswitch_services(fs) -> set[str]:
+    entry = fs.resolve("/etc/nsswitch.conf").entry
+    if entry is None or entry.type is not EntryType.FILE or entry.size > 1 << 16:
+        return set()
+    with fs.open(entry) as handle:
+        text = handle.read().decode("utf-8", errors="replace")
+    services = set()
+    for line in text.splitlines():
+        _, sep, rest = line.partition(":")
+        if sep:
+            services.update(w for w in rest.split() if re.fullmatch(r"[a-z0-9]+", w))
+    return services
+
+
+def _library_dirs(fs) -> list[str]:
+    """Library directories of the image, multiarch ones included, each once after resolution."""
+    found: dict[str, None] = {}
+    for base in LIB_DIRS:
+        resolution = fs.resolve(base)
+        if resolution.entry is None or resolution.entry.type is not EntryType.DIR:
+            continue
+        found.setdefault(resolution.path)
+        for name in fs.listdir(resolution.path):
+            if re.fullmatch(r"[a-z0-9_]+-linux-gnu[a-z]*", name):
+                sub = fs.resolve(posixpath.join(resolution.path, name))
+                if sub.entry is not None and sub.entry.type is EntryType.DIR:
+                    found.setdefault(sub.path)
+    return list(found)
+
+
+def keep_timezones(keeper: Keeper, observation: Observation, config: dict) -> None:
+    """Time zone data when TZ is set or zoneinfo was read."""
+    env = list(config.get("Env") or [])
+    used = env_value(env, "TZ") is not None or any(
+        _under(p, ("/usr/share/zoneinfo", *TZ_PATHS)) for p in _touched(observation)
+    )
+    if not used:
+        return
+    reason = Reason(RULE, "time zones")
+    for path in TZ_PATHS:
+        keeper.keep(path, reason)
+    keeper.keep_tree("/usr/share/zoneinfo", reason)
+
+
+def keep_locales(keeper: Keeper, observation: Observation) -> None:
+    """Locale archives and gconv modules, whole, when the target used any of them."""
+    touched = list(_touched(observation))
+    for top in ("/usr/lib/locale", "/usr/share/i18n"):
+        if any(_under(p, (top,)) for p in touched):
+            keeper.keep_tree(top, Reason(RULE, "locales"))
+    gconv_dirs = {posixpath.dirname(p) for p in touched if "/gconv/" in p and not ignored(p)}
+    for directory in sorted(gconv_dirs):
+        if directory.endswith("/gconv"):
+            keeper.keep_tree(directory, Reason(RULE, "gconv modules"))
+
+
+def keep_python_pairs(keeper: Keeper) -> None:
+    """A kept .pyc keeps its .py (tracebacks, stale checks) and a kept .py its cached .pyc."""
+    reason = Reason(RULE, "Python source/bytecode pair")
+    for path in list(keeper.kept):
+        match = PYC.match(path)
+        if match:
+            keeper.keep(f"{match['dir']}/{match['mod']}.py", reason)
+        elif path.endswith(".py"):
+            directory, name = posixpath.split(path)
+            cache = posixpath.join(directory, "__pycache__")
+            prefix = name[:-3] + "."
+            for cached in keeper.fs.listdir(cache) if keeper.fs.lookup(cache) else []:
+                if cached.startswith(prefix) and cached.endswith(".pyc"):
+                    keeper.keep(posixpath.join(cache, cached), reason)
+
+
+def keep_loader_config(keeper: Keeper) -> None:
+    """The dynamic loader's cache and configuration, for every dynamically linked program."""
+    reason = Reason(RULE, "dynamic loader configuration")
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf"):
+        keeper.keep(path, reason)
+    keeper.keep_tree("/etc/ld.so.conf.d", reason)

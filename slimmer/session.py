@@ -1,0 +1,85 @@
+"""One run's resources: a session id for engine labels and a work directory, always cleaned up.
+
+The session removes every container and volume labelled with its id and its work directory when
+it closes, whether the run succeeded, failed, was interrupted (Ctrl-C) or terminated (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from slimmer.engine import Engine
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM or SIGHUP."""
+
+
+class Session:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.id = f"slimmer-{uuid.uuid4().hex[:12]}"
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
+        self.cancelled = threading.Event()
+
+    def close(self) -> None:
+        """Remove everything the session made; safe to call twice, never raises."""
+        self.cancelled.set()
+        with _signals_deferred():
+            with contextlib.suppress(Exception):
+                self.engine.remove_session(self.id)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def open_session(engine: Engine) -> Iterator[Session]:
+    """A session whose resources are removed on any exit, SIGTERM included."""
+    session = Session(engine)
+    try:
+        with _terminate_as_interrupt():
+            yield session
+    finally:
+        session.close()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into an exception so `finally` blocks run (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, _frame: FrameType | None) -> None:
+        raise Terminated(signal.Signals(signum).name)
+
+    previous = {
+        sig: signal.signal(sig, raise_terminated) for sig in (signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while cleaning up, so a second Ctrl-C cannot leave debris."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,128 @@
+"""Verification: run an image with the probes of the observation replayed, compare the answers.
+
+The same comparison serves the slim image, the slim image under the generated seccomp profile,
+and (for `slimmer profile`) the original image under that profile.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from slimmer.engine import Engine
+from slimmer.errors import TargetFailed
+from slimmer.observe import ObservedRun
+from slimmer.probes.compare import compare
+from slimmer.probes.plan import run_specs
+from slimmer.runner import HOSTNAME, Run, RunResult
+from slimmer.session import Session
+from slimmer.target import Target
+
+PASSED = "passed"
+FAILED = "failed"
+
+
+@dataclass
+class Verification:
+    name: str  # e.g. "slim image", "slim image under seccomp.json"
+    verdict: str
+    differences: list[str] = field(default_factory=list)
+    run: RunResult | None = None
+    denied_syscalls: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "verdict": self.verdict,
+            "differences": self.differences,
+        }
+        if self.denied_syscalls:
+            data["denied_syscalls"] = self.denied_syscalls
+        if self.run is not None:
+            data["exit_code"] = self.run.exit_code
+            data["probes"] = [p.to_dict() for p in self.run.probes]
+            data["commands"] = [c.to_dict() for c in self.run.commands]
+        return data
+
+
+def seccomp_option(profile: dict[str, Any]) -> list[str]:
+    """The engine's security option that applies a seccomp profile given inline."""
+    return ["seccomp=" + json.dumps(profile, separators=(",", ":"))]
+
+
+def verify_image(
+    engine: Engine,
+    session: Session,
+    name: str,
+    image: str,
+    target: Target,
+    observed: ObservedRun,
+    timeout: float,
+    security_opt: list[str] | None = None,
+) -> Verification:
+    """Run ``image`` as the engine would, replay the observation's probes, compare."""
+    container = engine.create_container(
+        image,
+        session=session.id,
+        ports=target.tcp_ports,
+        security_opt=security_opt,
+        hostname=HOSTNAME,
+    )
+    plan = observed.plan
+
+    def replay(host: str, ports: dict[str, int]):
+        return run_specs(host, ports, plan.specs)
+
+    try:
+        run = Run(
+            engine=engine,
+            container=container,
+            target=replace(target, image=image),
+            mode=observed.mode,
+            timeout=timeout,
+            probe=replay,
+            execs=plan.execs,
+            host_execs=plan.host_execs,
+            exec_user=target.user,
+        ).drive()
+    except TargetFailed as exc:
+        return Verification(name, FAILED, [exc.message])
+    finally:
+        engine.remove_container(container)
+    differences = compare_runs(observed, run)
+    return Verification(name, FAILED if differences else PASSED, differences, run)
+
+
+def compare_runs(observed: ObservedRun, run: RunResult) -> list[str]:
+    """What the run answered differently from the observation."""
+    original = observed.run
+    differences = compare(original.probes, run.probes)
+    for before, after in zip(original.commands, run.commands, strict=False):
+        if before.exit_code != after.exit_code:
+            differences.append(
+                f"{before.where} {before.command!r}: exit code {after.exit_code}, "
+                f"expected {before.exit_code} ({after.output_tail or 'no output'})"
+            )
+    if observed.mode.mode == "exit" and not original.timed_out:
+        if run.exit_code != original.exit_code:
+            differences.append(
+                f"exit status {run.exit_code}, expected {original.exit_code} "
+                f"(last log lines: {run.log_tail or '(none)'})"
+            )
+        if run.stdout != original.stdout:
+            differences.append(_stdout_difference(original.stdout, run.stdout))
+    return differences
+
+
+def _stdout_difference(expected: bytes, got: bytes) -> str:
+    expected_lines = expected.splitlines()
+    got_lines = got.splitlines()
+    for number, (a, b) in enumerate(zip(expected_lines, got_lines, strict=False), start=1):
+        if a != b:
+            return f"stdout differs at line {number}: {b[:120]!r}, expected {a[:120]!r}"
+    return f"stdout has {len(got_lines)} lines, expected {len(expected_lines)}"
