@@ -15,7 +15,7 @@ command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v crun >/dev/null || need+=(crun)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ "${1:-}" = "--test" ]; then
-  for pkg in redis-server memcached postgresql mariadb-server nginx openssl; do
+  for pkg in redis-server memcached postgresql mariadb-server nginx openssl qemu-user; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
 fi
