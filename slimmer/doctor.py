@@ -16,7 +16,7 @@ from rich.table import Table
 from slimmer.arch import SENSOR_ARCH, sensor_arch
 from slimmer.engine import Engine, endpoint
 from slimmer.errors import SlimmerError
-from slimmer.observe import SENSOR_PATH, fetch_report
+from slimmer.observe import PROFILING_CAPS, SENSOR_PATH, fetch_report
 from slimmer.runner import RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
@@ -76,9 +76,9 @@ def _profiling_check(engine: Engine, engine_arch: str) -> Check:
             container = engine.create_container(
                 ref,
                 session=session.id,
-                entrypoint=[SENSOR_PATH, "--", SENSOR_PATH, "--version"],
+                entrypoint=[SENSOR_PATH, "--", SENSOR_PATH, "--help"],
                 user="0:0",
-                cap_add=["SYS_ADMIN"],
+                cap_add=PROFILING_CAPS,
             )
             engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
             engine.start(container)

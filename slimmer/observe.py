@@ -2,7 +2,7 @@
 
 The profiling container is created from the original image (never started before), the sensor
 is put in through the archive API (works with remote engines), and it runs as PID 1 with the
-original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN added (fanotify needs it; never
+original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN and SYS_PTRACE added (never
 --privileged); the sensor drops to the image's USER and capabilities before exec'ing the target.
 """
 
@@ -35,6 +35,10 @@ SENSOR_DIR = "/.slimmer"
 SENSOR_PATH = f"{SENSOR_DIR}/sensor"
 REPORT_PATH = f"{SENSOR_DIR}/report"
 SENSOR_GRACE = 5  # seconds the sensor waits after forwarding the stop signal
+# SYS_ADMIN: fanotify. SYS_PTRACE: read the memory of tracees that changed uid (nginx workers)
+# and let setuid programs keep their privileges under ptrace. The sensor removes both from the
+# target, which runs with exactly the capabilities a plain `docker run` gives.
+PROFILING_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
 MAX_REPORT = 256 << 20
 
 
@@ -88,7 +92,13 @@ def observe(
     binary = sensor_binary(sensor_arch(architecture))
     mode = continue_mode(target, options)
     extra = user_specs(options)
-    sensor_args = [SENSOR_PATH, "--user", target.user, "--grace", str(SENSOR_GRACE)]
+    sensor_args = [
+        SENSOR_PATH,
+        *("--user", target.user),
+        *("--grace", str(SENSOR_GRACE)),
+        *("--stop-signal", target.stop_signal),
+        *("--drop-cap", "SYS_PTRACE"),
+    ]
     if target.sets_home:
         sensor_args.append("--image-home")
     container = engine.create_container(
@@ -97,7 +107,7 @@ def observe(
         entrypoint=[*sensor_args, "--"],
         command=target.argv,
         user="0:0",
-        cap_add=["SYS_ADMIN"],
+        cap_add=PROFILING_CAPS,
         ports=target.tcp_ports,
         hostname=HOSTNAME,
     )

@@ -12,7 +12,8 @@ from typing import Any
 from slimmer.arch import sensor_arch
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
-from slimmer.imagefs import open_image
+from slimmer.imagefs import ImageFs
+from slimmer.imagefs.opener import open_stream
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions
 from slimmer.profiles import seccomp_profile, write_profiles
@@ -73,7 +74,7 @@ def _build(
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, engine, session, info, progress)
+        indexing = pool.submit(_index, session, info, progress)
         try:
             observed = _observe(engine, session, target, info, options, progress)
             with progress.phase("index_wait", "reading the image's layers"):
@@ -204,28 +205,22 @@ def _observe(
     return observed
 
 
-def _index(engine: Engine, session: Session, info: ImageInfo, progress: Progress):
-    with progress.timed("index"):
-        return open_image(
-            info.id, session.workdir / "image", engine=_CancellableEngine(engine, session)
-        )
+def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
+    """Read the image's save stream into an index (own engine client: this runs in a thread
+    beside the observation); stops when the session ends."""
+    engine = Engine.connect()
 
-
-class _CancellableEngine:
-    """The engine as the image reader sees it: its save stream stops when the session ends."""
-
-    def __init__(self, engine: Engine, session: Session) -> None:
-        self._engine = engine
-        self._session = session
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
-
-    def save_image(self, ref: str) -> Iterator[bytes]:
-        for chunk in self._engine.save_image(ref):
-            if self._session.cancelled.is_set():
+    def chunks() -> Iterator[bytes]:
+        for chunk in engine.save_image(info.id):
+            if session.cancelled.is_set():
                 raise Cancelled("image reading cancelled")
             yield chunk
+
+    try:
+        with progress.timed("index"):
+            return open_stream(chunks(), session.workdir, label=f"the save stream of {info.ref}")
+    finally:
+        engine.close()
 
 
 def _verify_both(

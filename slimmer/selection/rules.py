@@ -62,9 +62,11 @@ def which(fs, name: str, env: list[str], workdir: str = "/") -> str | None:
     return None
 
 
-def _touched(observation: Observation) -> Iterable[str]:
+def _touched(observation: Observation, succeeded: bool = False) -> Iterable[str]:
+    """Paths the target used (only those whose access succeeded, when asked)."""
     for access in observation.paths:
-        yield access.path
+        if not (succeeded and access.errno):
+            yield access.path
     for event in observation.files:
         yield event.path
 
@@ -172,12 +174,18 @@ def _library_dirs(fs) -> list[str]:
 
 
 def keep_timezones(keeper: Keeper, observation: Observation, config: dict) -> None:
-    """Time zone data when TZ is set or zoneinfo was read."""
+    """Time zone data when TZ is set or zones were looked up by name.
+
+    Reading only /etc/localtime (what every glibc program's localtime() does) keeps that chain,
+    which the trace already did; a zone read by name means any zone may be asked for next.
+    """
     env = list(config.get("Env") or [])
-    used = env_value(env, "TZ") is not None or any(
-        _under(p, ("/usr/share/zoneinfo", *TZ_PATHS)) for p in _touched(observation)
+    localtime = keeper.fs.resolve("/etc/localtime").path
+    by_name = any(
+        _under(p, ("/usr/share/zoneinfo",)) and p != localtime
+        for p in _touched(observation, succeeded=True)
     )
-    if not used:
+    if env_value(env, "TZ") is None and not by_name:
         return
     reason = Reason(RULE, "time zones")
     for path in TZ_PATHS:
@@ -186,15 +194,25 @@ def keep_timezones(keeper: Keeper, observation: Observation, config: dict) -> No
 
 
 def keep_locales(keeper: Keeper, observation: Observation) -> None:
-    """Locale archives and gconv modules, whole, when the target used any of them."""
-    touched = list(_touched(observation))
+    """Locales whole when one was used; gconv's configuration when it was read, and all its
+    modules once one was loaded (the program converts charsets, maybe others next time)."""
+    touched = [p for p in _touched(observation) if not ignored(p)]
     for top in ("/usr/lib/locale", "/usr/share/i18n"):
         if any(_under(p, (top,)) for p in touched):
             keeper.keep_tree(top, Reason(RULE, "locales"))
-    gconv_dirs = {posixpath.dirname(p) for p in touched if "/gconv/" in p and not ignored(p)}
-    for directory in sorted(gconv_dirs):
-        if directory.endswith("/gconv"):
+    for directory in sorted({_gconv_dir(p) for p in touched} - {None}):
+        loaded = any(p.startswith(directory + "/") and p.endswith(".so") for p in touched)
+        if loaded:
             keeper.keep_tree(directory, Reason(RULE, "gconv modules"))
+            continue
+        for name in keeper.fs.listdir(directory):
+            if name.startswith("gconv-modules"):
+                keeper.keep_tree(posixpath.join(directory, name), Reason(RULE, "gconv configuration"))
+
+
+def _gconv_dir(path: str) -> str | None:
+    head, sep, _ = path.partition("/gconv/")
+    return head + "/gconv" if sep else None
 
 
 def keep_python_pairs(keeper: Keeper) -> None:

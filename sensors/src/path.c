@@ -1,0 +1,45 @@
+/* Lexical path normalisation: join a base directory and a path, drop "." and "//", fold "..". */
+#include "sensor.h"
+
+#include <string.h>
+
+int path_join(char *out, size_t cap, const char *base, const char *rel)
+{
+	size_t len = 0;
+	const char *parts[2] = {rel[0] == '/' ? "" : base, rel};
+	if (cap < 2)
+		return -1;
+	out[0] = '/';
+	len = 1;
+	for (int k = 0; k < 2; k++) {
+		const char *s = parts[k];
+		while (*s) {
+			while (*s == '/')
+				s++;
+			const char *e = s;
+			while (*e && *e != '/')
+				e++;
+			size_t n = (size_t)(e - s);
+			if (n == 0)
+				break;
+			if (n == 1 && s[0] == '.') {
+				/* nothing */
+			} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+				while (len > 1 && out[len - 1] != '/')
+					len--;
+				if (len > 1)
+					len--; /* the slash before the dropped component */
+			} else {
+				if (len + (len > 1) + n + 1 > cap)
+					return -1;
+				if (len > 1)
+					out[len++] = '/';
+				memcpy(out + len, s, n);
+				len += n;
+			}
+			s = e;
+		}
+	}
+	out[len] = 0;
+	return (int)len;
+}
