@@ -12,11 +12,11 @@ Discovery of a port (all within one ``timeout``):
 2. a server that speaks first: a MySQL/MariaDB greeting means ``mysql``, anything else ``tcp``;
 3. a silent server: the protocol of its well-known port first (6379 redis, 5432 postgres,
    3306 mysql, 11211 memcached, 27017 mongodb), then HTTP (GET /, http then https; when it
-   answers, a same-origin crawl), then redis, memcached, postgres, mongodb, each on a fresh
-   connection with a short timeout; when nothing answers (or GET / got no answer at all: the
-   servers of those protocols all react to it at once), a TCP connection that stays open is
-   the probe. A port that never gets ready gives a failed ``tcp`` result, never an exception:
-   ports that do not speak HTTP must not fail the build.
+   answers, a same-origin crawl, then ``MISSING_PAGE``), then redis, memcached, postgres,
+   mongodb, each on a fresh connection with a short timeout; when nothing answers (or GET /
+   got no answer at all: the servers of those protocols all react to it at once), a TCP
+   connection that stays open is the probe. A port that never gets ready gives a failed
+   ``tcp`` result, never an exception: ports that do not speak HTTP must not fail the build.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ SNIFF_TIMEOUT = 2.0
 SNIFF_HTTP_TIMEOUT = 5.0
 """Seconds GET / may take (over http, then again over https) when guessing HTTP."""
 SNIFF_ORDER = ("http", "redis", "memcached", "postgres", "mongodb")
+MISSING_PAGE = "/slimmer-probe/missing-page"
+"""Requested after every crawl: a page no site has, so the server's not-found handling (custom
+error pages, fallback routes) is exercised and kept."""
 CRAWL_DEPTH = 3
 CRAWL_PAGES = 50
 
@@ -95,6 +98,9 @@ def default_plan(host: str, host_port: int, container_port: str,
             if scheme:
                 results = http.crawl(host, host_port, container_port, scheme, REQUEST_TIMEOUT,
                                      depth=depth, pages=pages, budget=timeout)
+                missing = ProbeSpec(kind="http", port=container_port, path=MISSING_PAGE,
+                                    scheme=scheme)
+                results.append(http.probe(host, host_port, missing, REQUEST_TIMEOUT, repeat=2)[0])
                 return [r.spec for r in results], results
         elif _speaks(host, host_port, kind, per_try, deadline):
             spec = ProbeSpec(kind=kind, port=container_port)

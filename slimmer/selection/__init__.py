@@ -33,6 +33,7 @@ def select(fs, observation: Observation, options: SelectOptions) -> Selection:
     rules.keep_basics(keeper, config, argv)
     warnings += rules.keep_state(keeper, config, written_directories(keeper, observation))
     warnings += keep_includes(keeper, options, env, workdir)
+    rules.keep_script_interpreters(keeper, env)
     analysed: set[str] = set()
     closure = _keep_elf_closure(keeper, env, analysed)
     rules.keep_certificates(keeper, observation)

@@ -97,6 +97,45 @@ def keep_basics(keeper: Keeper, config: dict, argv: list[str]) -> None:
         keeper.keep("/bin/sh", Reason(RULE, "healthcheck shell"))
 
 
+def keep_script_interpreters(keeper: Keeper, env: list[str]) -> None:
+    """The `#!` interpreter of every kept executable script, by the path the script names.
+
+    The kernel resolves that path itself during exec, so the trace sees the interpreter's real
+    file but not the symlinks on the way (/bin/sh -> dash); `#!/usr/bin/env NAME` also needs
+    NAME through PATH.
+    """
+    seen: set[str] = set()
+    pending = [e for e in keeper.files() if e.mode & 0o111]
+    while pending:
+        entry = pending.pop()
+        if entry.path in seen:
+            continue
+        seen.add(entry.path)
+        words = _shebang(keeper.fs, entry)
+        if not words:
+            continue
+        reason = Reason(RULE, f"interpreter of {entry.path}")
+        found = keeper.keep(words[0], reason)
+        if posixpath.basename(words[0]) == "env" and len(words) > 1:
+            name = next((w for w in words[1:] if not w.startswith("-")), None)
+            path = which(keeper.fs, name, env) if name else None
+            found = keeper.keep(path, reason) if path else found
+        if found is not None and found.type is EntryType.FILE:
+            pending.append(found)
+
+
+def _shebang(fs, entry) -> list[str]:
+    """The words of a script's `#!` line, or [] when the file is no script."""
+    if entry.size < 3:
+        return []
+    with fs.open(entry) as handle:
+        head = handle.read(256)
+    if not head.startswith(b"#!"):
+        return []
+    line = head[2:].split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return line.split()
+
+
 def keep_state(keeper: Keeper, config: dict, written: set[str]) -> list[str]:
     """Directories written during the run and VOLUME directories keep their original contents.
 

@@ -86,7 +86,8 @@ def test_default_plan_waits_for_the_target_behind_docker_proxy(engine: Engine,
         assert not early.ready, early  # the target sleeps: docker-proxy closes (or refuses)
         specs, results = plan.default_plan(host, port_map["8080/tcp"], "8080/tcp", timeout=30)
         assert [r.description for r in results] == [
-            "GET http://:8080/ -> 200 text/html 18 B", "GET http://:8080/b -> 200 text/html 6 B"]
+            "GET http://:8080/ -> 200 text/html 18 B", "GET http://:8080/b -> 200 text/html 6 B",
+            "GET http://:8080/slimmer-probe/missing-page -> 404 - 0 B"]
         assert all(r.stable for r in results)
         replay = plan.run_specs(host, port_map, specs)
         assert compare(results, replay) == []

@@ -21,7 +21,8 @@ from .servers import LOOPBACK, free_port
 def test_http_port_is_crawled_and_replays_the_same(http_port: int) -> None:
     specs, results = plan.default_plan(LOOPBACK, http_port, "80/tcp", timeout=10)
     assert specs == [r.spec for r in results]
-    assert len(specs) == 12 and specs[0] == ProbeSpec(kind="http", port="80/tcp", scheme="http")
+    assert len(specs) == 13 and specs[0] == ProbeSpec(kind="http", port="80/tcp", scheme="http")
+    assert specs[-1].path == plan.MISSING_PAGE and results[-1].status == 404
     replay = plan.run_specs(LOOPBACK, {"80/tcp": http_port}, specs)
     assert [r.spec for r in replay] == specs
     assert compare(results, replay) == []  # /dynamic changed, but it was not stable
@@ -106,7 +107,7 @@ def test_docker_proxy_like_port_waits_for_the_backend(site: Path) -> None:
     with servers.serving(servers.TcpServer(servers.proxy_to(backend_port))) as proxy_port, \
             servers.serving_later(lambda: servers.site_server(site, port=backend_port), 1.0):
         specs, results = plan.default_plan(LOOPBACK, proxy_port, "80/tcp", timeout=15)
-    assert specs[0].kind == "http" and results[0].status == 200 and len(specs) == 12
+    assert specs[0].kind == "http" and results[0].status == 200 and len(specs) == 13
 
 
 def test_slim_server_that_does_not_serve_is_a_difference(redis_port: int) -> None:

@@ -27,8 +27,12 @@ ITEMS = [
     directory("usr/lib"),
     symlink("lib", "usr/lib"),
     symlink("bin", "usr/bin"),
-    file("usr/bin/app", b"#!/bin/sh\n", mode=0o755),
-    file("usr/bin/sh", b"sh", mode=0o755),
+    file("usr/bin/app", b"#!/bin/sh -e\n", mode=0o755),
+    file("usr/bin/dash", b"sh", mode=0o755),
+    symlink("usr/bin/sh", "dash"),
+    file("usr/bin/tool", b"#!/usr/bin/env  -S python3\n", mode=0o755),
+    file("usr/bin/env", b"env", mode=0o755),
+    file("usr/bin/python3", b"py", mode=0o755),
     file("usr/bin/ls", b"ls", mode=0o755),
     file("usr/bin/unused", b"u" * 5000, mode=0o755),
     file("usr/lib/libfoo.so.1", b"foo"),
@@ -224,3 +228,13 @@ def test_include_shell_keeps_a_shell_and_tools(tmp_path: Path) -> None:
     with image(tmp_path, Cmd=["/usr/bin/app"], Env=["PATH=/usr/bin"]) as fs:
         result = select(fs, observed(), options).kept
     assert "/usr/bin/sh" in result and "/usr/bin/ls" in result
+
+
+def test_script_interpreters_are_kept_by_the_path_the_script_names(tmp_path: Path) -> None:
+    result = kept(tmp_path, observed(PathAccess("/usr/bin/tool", Op.EXEC)), Env=["PATH=/usr/bin"])
+    # /usr/bin/app (the CMD) names /bin/sh: the kernel resolves it, the trace never sees it
+    assert result["/bin"].startswith("rule: interpreter of /usr/bin/app")
+    assert result["/usr/bin/sh"].startswith("rule: interpreter of /usr/bin/app")
+    assert result["/usr/bin/dash"] == "rule: interpreter of /usr/bin/app"
+    assert result["/usr/bin/env"] == "rule: interpreter of /usr/bin/tool"
+    assert result["/usr/bin/python3"] == "rule: interpreter of /usr/bin/tool"
