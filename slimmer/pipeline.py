@@ -14,9 +14,10 @@ from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
+from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions
-from slimmer.profiles import seccomp_profile, write_profiles
+from slimmer.profiles import docker_default_names, seccomp_profile, write_profiles
 from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
 from slimmer.report import (
@@ -128,7 +129,7 @@ def _build(
         observation=observation_summary(observed.observation),
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
-        profiles=_profiles_summary(profile, artifacts),
+        profiles=_profiles_summary(profile, observed.observation, artifacts),
         warnings=observed.observation.warnings + selection.warnings,
         timings=_timings(progress),
     )
@@ -174,7 +175,7 @@ def _profile(
         observation=observation_summary(observed.observation),
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
-        profiles=_profiles_summary(profile, artifacts),
+        profiles=_profiles_summary(profile, observed.observation, artifacts),
         warnings=observed.observation.warnings,
         timings=_timings(progress),
     )
@@ -249,10 +250,15 @@ def _verify_both(
         return [plain.result(), confined.result()]
 
 
-def _profiles_summary(profile: dict[str, Any], artifacts: dict[str, Path]) -> dict[str, Any]:
-    names = [n for rule in profile.get("syscalls", []) for n in rule.get("names", [])]
+def _profiles_summary(
+    profile: dict[str, Any], observation: Observation, artifacts: dict[str, Path]
+) -> dict[str, Any]:
+    allowed = {n for rule in profile.get("syscalls", []) for n in rule.get("names", [])}
     return {
-        "seccomp_syscalls": {"allowed": len(names)},
+        "seccomp_syscalls": {
+            "allowed": len(allowed),
+            "docker_default": len(docker_default_names(observation.arch)),
+        },
         "files": {k: str(v) for k, v in artifacts.items()},
     }
 

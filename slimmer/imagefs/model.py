@@ -22,8 +22,10 @@ class Entry:
 
     ``path`` is normalised and absolute ("/usr/bin/env"; the root is "/"). ``linkname`` is the
     symlink target exactly as stored, or for a hardlink the normalised absolute path of the entry
-    it links to. ``layer`` indexes ``ImageSource.layers``; ``offset`` is where the content starts
-    in that (uncompressed) layer tar, ``size`` its length.
+    it links to. ``layer`` indexes ``ImageFs.layers``; ``offset`` is where the content starts
+    in that layer's uncompressed tar (which starts at ``ImageFs.layer_offsets[layer]`` in its
+    file), ``size`` its length; a HARDLINK has the layer, offset and size of the content it
+    shares.
     """
 
     path: str
@@ -51,3 +53,20 @@ class Platform:
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The outcome of resolving a path inside the image, following symlinks like the kernel.
+
+    ``entry`` is the final entry, or None when the walk failed; ``error`` then says why:
+    "ENOENT" (a component is missing), "ENOTDIR" (a component is not a directory) or "ELOOP"
+    (more than 40 symlinks). ``path`` is the resolved path, or on failure the path where the walk
+    stopped (the missing or non-directory component, or the symlink over the limit). ``links``
+    lists every symlink passed, in order, also when the walk failed.
+    """
+
+    entry: Entry | None
+    path: str
+    links: tuple[str, ...] = ()
+    error: str | None = None

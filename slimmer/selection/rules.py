@@ -244,9 +244,10 @@ def keep_locales(keeper: Keeper, observation: Observation) -> None:
         if loaded:
             keeper.keep_tree(directory, Reason(RULE, "gconv modules"))
             continue
+        reason = Reason(RULE, "gconv configuration")
         for name in keeper.fs.listdir(directory):
             if name.startswith("gconv-modules"):
-                keeper.keep_tree(posixpath.join(directory, name), Reason(RULE, "gconv configuration"))
+                keeper.keep_tree(posixpath.join(directory, name), reason)
 
 
 def _gconv_dir(path: str) -> str | None:

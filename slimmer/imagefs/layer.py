@@ -1,0 +1,282 @@
+"""One layer blob: detect its compression, keep it as an uncompressed tar, index its own tree.
+
+A layer's own tree is what the engine's overlay driver unpacks into a fresh directory: entries
+in tar order (a later duplicate replaces an earlier one, a directory over a directory only
+updates its metadata), missing parents created as 0755 root directories, whiteouts kept as
+markers and opaque directories noted. Merging the layers happens in ``merge``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slimmer.errors import ImageFormatError, SlimmerError
+from slimmer.imagefs.model import Entry, EntryType
+from slimmer.imagefs.paths import PathEscape, join, normalise, parent
+from slimmer.imagefs.streams import (
+    GZIP_MAGIC,
+    ZSTD_MAGIC,
+    Gunzip,
+    Prefixed,
+    Tee,
+    Unzstd,
+    read_head,
+)
+from slimmer.imagefs.tarstream import (
+    BLOCK,
+    CHUNK,
+    ZERO_BLOCK,
+    Member,
+    Reader,
+    TarError,
+    TarReader,
+)
+from slimmer.imagefs.tree import Tree
+
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+META_PREFIX = ".wh..wh."  # other aufs bookkeeping names: skipped, as the engine does
+PATH_MAX = 4096  # longer names cannot be unpacked by the engine either
+HINT = "the image archive is corrupt or was crafted to attack; re-create it with `docker save`"
+
+_TYPES = {
+    b"0": EntryType.FILE,
+    b"\0": EntryType.FILE,
+    b"7": EntryType.FILE,
+    b"1": EntryType.HARDLINK,
+    b"2": EntryType.SYMLINK,
+    b"3": EntryType.CHAR,
+    b"4": EntryType.BLOCK,
+    b"5": EntryType.DIR,
+    b"6": EntryType.FIFO,
+}
+_CONTENT = (EntryType.FILE, EntryType.HARDLINK)
+
+
+@dataclass
+class LayerDiff:
+    """A layer's own tree (entries of None are whiteouts) and its opaque directories."""
+
+    tree: Tree
+    opaque: set[str] = field(default_factory=set)
+
+
+@dataclass
+class LayerBlob:
+    path: Path  # the file holding the uncompressed layer tar...
+    start: int  # ...from this offset on
+    digest: str  # sha256 of the blob as stored (compressed or not)
+    diff_id: str  # sha256 of the uncompressed tar
+    size: int  # bytes of the uncompressed tar
+    diff: LayerDiff
+
+
+def sniff(head: bytes) -> str:
+    """The format of a blob from its first bytes: "tar", "gzip", "zstd", or a description of
+    what it is instead."""
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if not head or (len(head) >= BLOCK and _looks_like_tar(head[:BLOCK])):
+        return "tar"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz-compressed data"
+    if head.startswith(b"BZh"):
+        return "bzip2-compressed data"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "JSON"
+    return "data of an unknown format"
+
+
+def _looks_like_tar(block: bytes) -> bool:
+    if block == ZERO_BLOCK:
+        return True
+    field_text = block[148:156].split(b"\0", 1)[0].strip(b" ")
+    if not field_text or not all(48 <= c <= 55 for c in field_text):
+        return False
+    return int(field_text, 8) == sum(block) - sum(block[148:156]) + 8 * 32
+
+
+def ingest(
+    src: Reader, label: str, spool: Path, in_place: tuple[Path, int] | None = None
+) -> LayerBlob:
+    """Read a layer blob once: hash it, decompress it, write the tar to ``spool`` (unless it
+    is uncompressed and ``in_place`` says which file, from which offset, it already is) and
+    index it."""
+    raw = Tee(src)
+    head = read_head(raw, BLOCK)
+    kind = sniff(head)
+    if kind not in ("tar", "gzip", "zstd"):
+        raise ImageFormatError(
+            f"layer {label} is {kind}, not a tar, gzip or zstd stream",
+            "slimmer reads uncompressed, gzip and zstd layers; recompress the image",
+        )
+    stream: Reader = Prefixed(head, raw)
+    if kind == "gzip":
+        stream = Gunzip(stream)
+    elif kind == "zstd":
+        stream = Unzstd(stream)
+    keep = in_place if kind == "tar" and in_place is not None else None
+    compressed = kind != "tar"  # else the tar's digest is the blob's: hash it once
+    try:
+        if keep is not None:
+            tar = Tee(stream, hashing=compressed)
+            diff = read_diff(TarReader(tar))
+        else:
+            with open(spool, "wb") as sink:
+                tar = Tee(stream, sink, hashing=compressed)
+                diff = read_diff(TarReader(tar))
+        while raw.read(CHUNK):  # a decompressor may stop before its input ends
+            pass
+    except TarError as exc:
+        raise layer_error(label, exc) from None
+    except OSError as exc:
+        raise SlimmerError(
+            f"cannot read or copy layer {label} (to {spool}): {exc.strerror or exc}",
+            "free disk space in the work directory (or point TMPDIR to a larger disk)",
+        ) from None
+    diff_id = tar.digest() if compressed else raw.digest()
+    path, start = keep or (spool, 0)
+    return LayerBlob(path, start, raw.digest(), diff_id, tar.count, diff)
+
+
+def layer_error(label: str, exc: TarError) -> ImageFormatError:
+    return ImageFormatError(f"layer {label}, {exc.where()}: {exc.message}", HINT)
+
+
+def read_diff(reader: TarReader) -> LayerDiff:
+    builder = _DiffBuilder()
+    for member in reader:
+        builder.add(member)
+    return LayerDiff(builder.tree, builder.opaque)
+
+
+class _DiffBuilder:
+    def __init__(self) -> None:
+        self.tree = Tree()
+        self.entries = self.tree.entries
+        self.opaque: set[str] = set()
+        self._links: dict[int, list[Entry]] = {}  # content offset -> entries sharing it
+
+    def add(self, member: Member) -> None:
+        if len(member.name.encode("utf-8", "surrogateescape")) > PATH_MAX:
+            raise TarError(f"name longer than {PATH_MAX} bytes", member.name[:200] + "...")
+        try:
+            path = normalise(member.name)
+        except PathEscape:
+            raise TarError("name climbs out of the image root with '..'", member.name) from None
+        if path == "/":
+            if member.typeflag != b"5":
+                raise TarError("the image root is not a directory", member.name)
+            self.entries["/"] = _entry("/", EntryType.DIR, member)
+            return
+        if "/" + WHITEOUT in path and self._whiteout(path, member):
+            return
+        kind = _TYPES.get(member.typeflag)
+        if kind is None:
+            raise TarError(f"unsupported entry type {member.typeflag!r}", member.name)
+        self._directory(parent(path), member)
+        if kind is EntryType.HARDLINK:
+            self._hardlink(path, member)
+        else:
+            self._place(path, _entry(path, kind, member))
+
+    def _whiteout(self, path: str, member: Member) -> bool:
+        """Apply a whiteout, opaque marker or aufs bookkeeping entry; False for other names."""
+        names = path[1:].split("/")
+        base = names[-1]
+        if any(n.startswith(META_PREFIX) for n in names):
+            if base == OPAQUE and not any(n.startswith(WHITEOUT) for n in names[:-1]):
+                self._directory(parent(path), member)
+                self.opaque.add(parent(path))
+            return True
+        if any(n.startswith(WHITEOUT) for n in names[:-1]):
+            raise TarError("entry inside a whiteout", member.name)
+        if not base.startswith(WHITEOUT):
+            return False
+        hidden = base[len(WHITEOUT) :]
+        if hidden in ("", ".", ".."):
+            raise TarError("invalid whiteout name", member.name)
+        self._directory(parent(path), member)
+        self._place(join(parent(path), hidden), None)
+        return True
+
+    def _hardlink(self, path: str, member: Member) -> None:
+        try:
+            target_path = normalise(member.linkname)
+        except PathEscape:
+            raise TarError("hardlink target climbs out of the image root", member.name) from None
+        target = self.entries.get(target_path)
+        if target is None:
+            raise TarError(
+                f"hardlink to {target_path}, which is not an earlier entry of this layer",
+                member.name,
+            )
+        if target.type not in _CONTENT:
+            raise TarError(f"hardlink to {target_path}, a {target.type.value}", member.name)
+        entry = _entry(path, EntryType.HARDLINK, member)
+        entry.linkname = target_path
+        entry.size, entry.offset = target.size, target.offset
+        group = self._links.setdefault(target.offset, [target])
+        # the engine applies a link's header to the inode all names share: the last one wins
+        for other in group:
+            other.mode, other.uid, other.gid = entry.mode, entry.uid, entry.gid
+            other.uname, other.gname, other.mtime = entry.uname, entry.gname, entry.mtime
+            other.xattrs = {**other.xattrs, **entry.xattrs}
+        entry.xattrs = dict(group[0].xattrs)
+        group.append(entry)
+        self._place(path, entry)
+
+    def _directory(self, path: str, member: Member) -> None:
+        """Make sure ``path`` is a directory of this layer, creating missing ones as the
+        engine does (0755, root); a non-directory of this layer on the way is an error."""
+        missing: list[str] = []
+        while path != "/":
+            existing = self.entries.get(path)
+            if existing is not None and existing.type is EntryType.DIR:
+                break
+            if path in self.entries:
+                raise TarError(f"entry under {path}, which is not a directory here", member.name)
+            missing.append(path)
+            path = parent(path)
+        for path in reversed(missing):
+            self.tree.put(path, Entry(path, EntryType.DIR, 0o755))
+
+    def _place(self, path: str, entry: Entry | None) -> None:
+        old = self.entries.get(path, _MISSING)
+        if old is _MISSING:
+            self.tree.put(path, entry)
+        elif (
+            old is not None
+            and entry is not None
+            and old.type is EntryType.DIR
+            and entry.type is EntryType.DIR
+        ):
+            self.entries[path] = entry  # a directory over a directory: new metadata only
+        else:
+            self.tree.remove(path)
+            self.tree.put(path, entry)
+
+
+_MISSING = Entry("", EntryType.FILE, 0)
+
+
+def _entry(path: str, kind: EntryType, member: Member) -> Entry:
+    return Entry(
+        path=path,
+        type=kind,
+        mode=member.mode,
+        uid=member.uid,
+        gid=member.gid,
+        uname=member.uname,
+        gname=member.gname,
+        size=member.size if kind is EntryType.FILE else 0,
+        mtime=member.mtime,
+        linkname=member.linkname if kind is EntryType.SYMLINK else "",
+        xattrs=member.xattrs,
+        devmajor=member.devmajor,
+        devminor=member.devminor,
+        offset=member.offset if kind is EntryType.FILE else -1,
+    )

@@ -1,0 +1,45 @@
+"""Apply layers bottom to top the way the engine's overlay mount shows them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from slimmer.imagefs.layer import LayerDiff
+from slimmer.imagefs.model import Entry, EntryType
+from slimmer.imagefs.tree import Tree
+
+
+def merge(diffs: Sequence[LayerDiff]) -> Tree:
+    """The merged tree: a whiteout removes a path and everything under it, an opaque directory
+    hides what lower layers had under it, a directory over a directory merges (the upper one's
+    metadata wins), anything else replaces what was there. Entries get their layer index."""
+    tree = Tree()
+    tree.entries["/"] = Entry("/", EntryType.DIR, 0o755)
+    for index, diff in enumerate(diffs):
+        if "/" in diff.opaque:
+            tree.clear_children("/")
+        for path, entry in diff.tree.entries.items():
+            if entry is None:
+                tree.remove(path)
+                continue
+            entry = _at_layer(entry, index)
+            if path == "/":
+                tree.entries["/"] = entry
+                continue
+            old = tree.entries.get(path)
+            if old is not None:
+                if old.type is not EntryType.DIR or entry.type is not EntryType.DIR:
+                    tree.remove(path)
+                elif path in diff.opaque:
+                    tree.clear_children(path)
+            tree.put(path, entry)
+    return tree
+
+
+def _at_layer(entry: Entry, index: int) -> Entry:
+    if entry.layer < 0:
+        entry.layer = index
+        return entry
+    # the same blob used by two layers of one image: each gets its own entries
+    return dataclasses.replace(entry, layer=index, xattrs=dict(entry.xattrs))

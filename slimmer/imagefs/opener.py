@@ -1,0 +1,156 @@
+"""open_image: any image source to an ImageFs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from slimmer.engine import Engine
+from slimmer.errors import ImageFormatError
+from slimmer.imagefs.index import ImageFs
+from slimmer.imagefs.layer import HINT, LayerBlob
+from slimmer.imagefs.layout import locate, wanted_platform
+from slimmer.imagefs.merge import merge
+from slimmer.imagefs.model import Platform
+from slimmer.imagefs.sources import ArchiveStore, DirectoryStore, Store, StreamStore
+from slimmer.imagefs.streams import IterReader
+
+MAX_LAYERS = 128  # overlay2's limit of lower layers
+
+
+def open_image(
+    spec: str | os.PathLike[str],
+    workdir: str | os.PathLike[str],
+    engine: Engine | None = None,
+    platform: Platform | str | None = None,
+) -> ImageFs:
+    """Index an image.
+
+    ``spec`` is an image archive file (``docker save`` output of any engine version, or an OCI
+    layout tar), an OCI layout directory, or else an image reference for the engine (its save
+    stream is read; ``engine`` defaults to a new connection). ``platform`` ("os/arch[/variant]")
+    picks an image of a multi-platform index; by default the host's. Uncompressed layers of
+    files are indexed where they are; other layers are copied uncompressed to a new
+    ``slimmer-imagefs-*`` directory under ``workdir``, removed by ``ImageFs.close()``.
+    Raises ImageFormatError for corrupt or hostile input.
+    """
+    path = _as_path(spec)
+    if path is None:
+        return _from_engine(str(spec), workdir, engine, platform)
+    if path.is_dir():
+        return _index(lambda spool: DirectoryStore(path, spool), workdir, platform)
+    return _index(lambda spool: ArchiveStore(path, spool), workdir, platform)
+
+
+def open_stream(
+    chunks: Iterable[bytes],
+    workdir: str | os.PathLike[str],
+    platform: Platform | str | None = None,
+    label: str = "the image stream",
+) -> ImageFs:
+    """Index an image arriving as a stream of an image archive (``docker save`` output, or an
+    OCI layout tar), read once: every layer is indexed while it is copied to ``workdir``."""
+
+    def store(spool: Path) -> Store:
+        stream = IterReader(iter(chunks))
+        try:
+            return StreamStore(stream, spool, label)
+        finally:
+            stream.close()
+
+    return _index(store, workdir, platform)
+
+
+def _from_engine(
+    ref: str,
+    workdir: str | os.PathLike[str],
+    engine: Engine | None,
+    platform: Platform | str | None,
+) -> ImageFs:
+    connected = engine or Engine.connect()
+    try:
+        connected.inspect_image(ref)  # a clear "not found" before streaming
+        label = f"the engine's save stream of {ref}"
+        return open_stream(connected.save_image(ref), workdir, platform, label)
+    finally:
+        if engine is None:
+            connected.close()
+
+
+def _index(
+    make_store: Callable[[Path], Store],
+    workdir: str | os.PathLike[str],
+    platform: Platform | str | None,
+) -> ImageFs:
+    want, explicit = wanted_platform(platform)
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    spool = Path(tempfile.mkdtemp(prefix="slimmer-imagefs-", dir=work))
+    try:
+        store = make_store(spool)
+        located = locate(store, want, explicit)
+        config = _config(located.config, store.label)
+        diff_ids = config["rootfs"]["diff_ids"]
+        if len(located.layers) > MAX_LAYERS:
+            raise ImageFormatError(
+                f"{store.label}: the image has {len(located.layers)} layers",
+                f"the engine runs images of at most {MAX_LAYERS} layers; squash the image",
+            )
+        if len(diff_ids) != len(located.layers):
+            raise ImageFormatError(
+                f"{store.label}: the config lists {len(diff_ids)} layers, the manifest "
+                f"{len(located.layers)}",
+                HINT,
+            )
+        blobs: list[LayerBlob] = []
+        for number, (name, digest) in enumerate(located.layers):
+            blob = store.layer(name)
+            if digest is not None and blob.digest != digest:
+                raise ImageFormatError(f"layer {name} does not match its digest {digest}", HINT)
+            if blob.diff_id != diff_ids[number]:
+                raise ImageFormatError(
+                    f"layer {number} ({name}) does not match the config's diff_id "
+                    f"{diff_ids[number]}",
+                    HINT,
+                )
+            blobs.append(blob)
+        return ImageFs(
+            config=config,
+            digest=located.digest,
+            layers=[b.path for b in blobs],
+            layer_offsets=[b.start for b in blobs],
+            layer_sizes=[b.size for b in blobs],
+            diff_ids=list(diff_ids),
+            tree=merge([b.diff for b in blobs]),
+            owned=spool,
+        )
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+
+
+def _as_path(spec: str | os.PathLike[str]) -> Path | None:
+    """A file, or a directory with an OCI layout; None for an engine reference."""
+    if isinstance(spec, os.PathLike):
+        return Path(spec)
+    path = Path(spec)
+    if path.is_file() or (path.is_dir() and (path / "index.json").exists()):
+        return path
+    return None
+
+
+def _config(data: bytes, label: str) -> dict[str, Any]:
+    try:
+        config = json.loads(data)
+    except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+        raise ImageFormatError(f"{label}: the image config is not valid JSON", HINT) from None
+    rootfs = config.get("rootfs") if isinstance(config, dict) else None
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
+        raise ImageFormatError(f"{label}: the image config has no rootfs.diff_ids", HINT)
+    return config

@@ -1,0 +1,138 @@
+"""Write the one layer of the slim image: the kept paths and every parent directory, in tree
+order, with their original metadata, contents streamed from the source layers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from slimmer.errors import SlimmerError
+from slimmer.imagefs import Entry, EntryType, ImageFs
+from slimmer.imagefs.paths import clean, parent
+from slimmer.rebuild.tarwriter import END_OF_ARCHIVE, header, padding
+
+COPY_CHUNK = 1 << 20
+_TYPEFLAGS = {
+    EntryType.FILE: b"0",
+    EntryType.HARDLINK: b"1",
+    EntryType.SYMLINK: b"2",
+    EntryType.CHAR: b"3",
+    EntryType.BLOCK: b"4",
+    EntryType.DIR: b"5",
+    EntryType.FIFO: b"6",
+}
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    digest: str  # sha256 of the uncompressed tar: the layer's diff_id
+    size: int  # bytes of the tar
+    entries: int
+    content_bytes: int  # bytes of file contents (each hardlinked content once)
+
+
+def kept_tree(fs: ImageFs, kept: Iterable[str]) -> list[Entry]:
+    """The entries to write: ``kept`` plus all their parents, in tree order. A kept directory
+    brings only itself, not its contents. Raises ValueError for a path not in the image."""
+    paths: set[str] = {"/"}
+    for raw in kept:
+        path = clean(raw)
+        if fs.lookup(path) is None:
+            raise ValueError(f"kept path {raw} is not in the image")
+        while path not in paths:
+            paths.add(path)
+            path = parent(path)
+    entries = [fs.lookup(p) for p in sorted(paths, key=_tree_key)]
+    return [e for e in entries if e is not None]
+
+
+def _tree_key(path: str) -> list[str]:
+    return path.split("/")
+
+
+def write_layer(fs: ImageFs, kept: Iterable[str], out: BinaryIO) -> LayerInfo:
+    """Write the layer tar to ``out``. Hardlinked names stay hardlinks: the first kept name of
+    a content (in tree order) carries it, the others link to it, so a kept link whose target
+    was dropped still gets its content."""
+    sink = _HashingSink(out)
+    carriers: dict[tuple[int, int], str] = {}
+    content = 0
+    entries = kept_tree(fs, kept)
+    buffer = bytearray(COPY_CHUNK)
+    for entry in entries:
+        name = _member_name(entry)
+        kind = entry.type
+        linkname = entry.linkname if kind is EntryType.SYMLINK else ""
+        size = 0
+        if kind in (EntryType.FILE, EntryType.HARDLINK):
+            carrier = carriers.get((entry.layer, entry.offset))
+            if carrier is None:
+                carriers[(entry.layer, entry.offset)] = name
+                kind, size = EntryType.FILE, entry.size
+            else:
+                kind, linkname = EntryType.HARDLINK, carrier
+        sink.write(
+            header(
+                name,
+                _TYPEFLAGS[kind],
+                mode=entry.mode,
+                uid=entry.uid,
+                gid=entry.gid,
+                size=size,
+                mtime=entry.mtime,
+                linkname=linkname,
+                uname=entry.uname,
+                gname=entry.gname,
+                devmajor=entry.devmajor,
+                devminor=entry.devminor,
+                xattrs=entry.xattrs,
+            )
+        )
+        if size:
+            _copy(fs, entry, sink, buffer)
+            sink.write(padding(size))
+            content += size
+    sink.write(END_OF_ARCHIVE)
+    return LayerInfo(sink.digest(), sink.count, len(entries), content)
+
+
+def _member_name(entry: Entry) -> str:
+    if entry.path == "/":
+        return "./"
+    name = entry.path[1:]
+    return name + "/" if entry.type is EntryType.DIR else name
+
+
+def _copy(fs: ImageFs, entry: Entry, sink: _HashingSink, buffer: bytearray) -> None:
+    view = memoryview(buffer)
+    remaining = entry.size
+    try:
+        with fs.open(entry) as source:
+            while remaining:
+                got = source.readinto(view[: min(remaining, len(buffer))])
+                if not got:
+                    raise OSError("unexpected end of file")
+                sink.write(view[:got])
+                remaining -= got
+    except OSError as exc:
+        raise SlimmerError(
+            f"cannot copy {entry.path} from layer {entry.layer} of the image: {exc}",
+            "the image's layer files changed while slimmer ran (or the disk is full); run again",
+        ) from None
+
+
+class _HashingSink:
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._hash = hashlib.sha256()
+        self.count = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._hash.update(data)
+        self._out.write(data)
+        self.count += len(data)
+
+    def digest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
