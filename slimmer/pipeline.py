@@ -17,7 +17,12 @@ from slimmer.imagefs.opener import open_stream
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions
-from slimmer.profiles import docker_default_names, seccomp_profile, write_profiles
+from slimmer.profiles import (
+    docker_default_names,
+    find_missing_syscalls,
+    seccomp_profile,
+    write_profiles,
+)
 from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
 from slimmer.report import (
@@ -82,66 +87,72 @@ def _build(
                 fs = indexing.result()
         finally:
             session.cancelled.set()  # stops the reader if it is still running
-    with progress.phase("select", "selecting what to keep"):
-        selection = select(fs, observed.observation, options.select)
-    with progress.phase("rebuild", f"writing {tag}"):
-        built = build_image(
-            engine,
-            fs,
-            selection.kept,
-            tag,
-            session.workdir,
-            archive=options.archive,
-            oci=options.oci,
+    with fs:  # its spool directory goes when the build is done
+        with progress.phase("select", "selecting what to keep"):
+            selection = select(fs, observed.observation, options.select)
+        with progress.phase("rebuild", f"writing {tag}"):
+            built = build_image(
+                engine,
+                fs,
+                selection.kept,
+                tag,
+                session.workdir,
+                archive=options.archive,
+                oci=options.oci,
+            )
+            slim = engine.inspect_image(tag)
+        profile = seccomp_profile(observed.observation)
+        artifacts = write_profiles(
+            observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
         )
-        slim = engine.inspect_image(tag)
-    profile = seccomp_profile(observed.observation)
-    artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
-    )
-    verifications: list[Verification] = []
-    if options.verify:
-        with progress.phase("verify", f"verifying {tag}"):
-            verifications = _verify_both(session, slim.id, target, observed, options, profile)
-    kept, removed = split_tree(fs, selection)
-    report = header("build")
-    report.update(
-        source=source_summary(info, str(fs.platform)),
-        result={
-            "ref": tag,
-            "id": slim.id,
-            "size": slim.size,
-            "archive": str(options.archive) if options.archive else None,
-            "oci": str(options.oci) if options.oci else None,
-            "layer_digest": built.diff_id,
-        },
-        ratio=round(info.size / slim.size, 2) if slim.size else None,
-        kept={
-            "count": kept.count,
-            "bytes": kept.bytes,
-            "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
-        },
-        removed={
-            "count": removed.count,
-            "bytes": removed.bytes,
-            "paths": [{"path": p, "size": s} for p, s in removed.paths],
-        },
-        observation=observation_summary(observed.observation),
-        probes=probes_summary(observed),
-        verification=verification_summary(verifications, options.verify),
-        profiles=_profiles_summary(profile, observed.observation, artifacts),
-        warnings=observed.observation.warnings + selection.warnings,
-        timings=_timings(progress),
-    )
-    report_path = write_outputs(report, selection, removed, output_dir)
-    artifacts = {
-        "report": report_path,
-        "kept": output_dir / "kept.txt",
-        "removed": output_dir / "removed.txt",
-        **artifacts,
-    }
-    failed = options.verify and not all(v.passed for v in verifications)
-    return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+        verifications: list[Verification] = []
+        if options.verify:
+            with progress.phase("verify", f"verifying {tag}"):
+                verifications = _verify_both(session, slim.id, target, observed, options, profile)
+            plain, confined = verifications
+            if plain.passed and not confined.passed:
+                _name_denied(
+                    engine, session, slim.id, target, observed, options, profile, confined, progress
+                )
+        kept, removed = split_tree(fs, selection)
+        report = header("build")
+        report.update(
+            source=source_summary(info, str(fs.platform)),
+            result={
+                "ref": tag,
+                "id": slim.id,
+                "size": slim.size,
+                "archive": str(options.archive) if options.archive else None,
+                "oci": str(options.oci) if options.oci else None,
+                "layer_digest": built.diff_id,
+            },
+            ratio=round(info.size / slim.size, 2) if slim.size else None,
+            kept={
+                "count": kept.count,
+                "bytes": kept.bytes,
+                "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
+            },
+            removed={
+                "count": removed.count,
+                "bytes": removed.bytes,
+                "paths": [{"path": p, "size": s} for p, s in removed.paths],
+            },
+            observation=observation_summary(observed.observation),
+            probes=probes_summary(observed),
+            verification=verification_summary(verifications, options.verify),
+            profiles=_profiles_summary(profile, observed.observation, artifacts),
+            warnings=observed.observation.warnings + selection.warnings,
+            timings=_timings(progress),
+        )
+        report_path = write_outputs(report, selection, removed, output_dir)
+        artifacts = {
+            "report": report_path,
+            "kept": output_dir / "kept.txt",
+            "removed": output_dir / "removed.txt",
+            **artifacts,
+        }
+        failed = options.verify and not all(v.passed for v in verifications)
+        return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
 
 
 def _profile(
@@ -169,6 +180,18 @@ def _profile(
                     seccomp_option(profile),
                 )
             ]
+        if not verifications[0].passed:
+            _name_denied(
+                engine,
+                session,
+                info.id,
+                target,
+                observed,
+                options,
+                profile,
+                verifications[0],
+                progress,
+            )
     report = header("profile")
     report.update(
         source=source_summary(info, f"{info.os}/{info.architecture}"),
@@ -248,6 +271,39 @@ def _verify_both(
         plain = pool.submit(run, "slim image", None)
         confined = pool.submit(run, "slim image under seccomp.json", seccomp_option(profile))
         return [plain.result(), confined.result()]
+
+
+def _name_denied(
+    engine: Engine,
+    session: Session,
+    image: str,
+    target: Target,
+    observed: ObservedRun,
+    options: BuildOptions,
+    profile: dict[str, Any],
+    failed: Verification,
+    progress: Progress,
+) -> None:
+    """When a run under seccomp.json failed, find the syscalls it lacked (by re-running with
+    names of Docker's default profile added) and name them in the report."""
+
+    def behaves(candidate: dict[str, Any]) -> bool:
+        return verify_image(
+            engine,
+            session,
+            "search",
+            image,
+            target,
+            observed,
+            options.observe.timeout,
+            seccomp_option(candidate),
+        ).passed
+
+    with progress.phase("denied", "looking for the syscalls seccomp.json denied"):
+        candidates = sorted(docker_default_names(observed.observation.arch))
+        failed.denied_syscalls = find_missing_syscalls(behaves, profile, candidates)
+    if failed.denied_syscalls:
+        failed.differences.append("denied by seccomp.json: " + ", ".join(failed.denied_syscalls))
 
 
 def _profiles_summary(
