@@ -36,7 +36,14 @@ ABIS: dict[str, tuple[int, list[str], dict[str, int]]] = {
         {"__NR_SYSCALL_BASE": 0, "__ARM_NR_BASE": 0x0F0000},
     ),
 }
-NOT_SYSCALLS = {"syscalls", "arch_specific_syscall", "SYSCALL_BASE", "OABI_SYSCALL_BASE"}
+NOT_SYSCALLS = {
+    "syscalls",
+    "arch_specific_syscall",
+    "SYSCALL_BASE",
+    "OABI_SYSCALL_BASE",
+    "BASE",
+    "SYSCALL_MASK",  # __ARM_NR_BASE and __ARM_NR_SYSCALL_MASK are not calls
+}
 DEFINE = re.compile(r"^#define\s+__(?:ARM_)?NR_(\w+)\s+(.+?)\s*(?:/\*.*)?$")
 EXPR = re.compile(r"^\(?\s*(?:(\w+)\s*\+\s*)?(0x[0-9a-fA-F]+|\d+)\s*\)?$")
 

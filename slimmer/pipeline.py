@@ -21,6 +21,7 @@ from slimmer.profiles import (
     docker_default_names,
     find_missing_syscalls,
     seccomp_profile,
+    unknown_syscalls,
     write_profiles,
 )
 from slimmer.progress import Progress
@@ -141,7 +142,7 @@ def _build(
             probes=probes_summary(observed),
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
-            warnings=observed.observation.warnings + selection.warnings,
+            warnings=_observation_warnings(observed) + selection.warnings,
             timings=_timings(progress),
         )
         report_path = write_outputs(report, selection, removed, output_dir)
@@ -199,7 +200,7 @@ def _profile(
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
         profiles=_profiles_summary(profile, observed.observation, artifacts),
-        warnings=observed.observation.warnings,
+        warnings=_observation_warnings(observed),
         timings=_timings(progress),
     )
     report_path = write_outputs(report, None, None, output_dir)
@@ -317,6 +318,19 @@ def _profiles_summary(
         },
         "files": {k: str(v) for k, v in artifacts.items()},
     }
+
+
+def _observation_warnings(observed: ObservedRun) -> list[str]:
+    unknown = unknown_syscalls(observed.observation)
+    extra = (
+        [
+            f"syscalls the engine's libseccomp does not know, left out of seccomp.json: "
+            f"{', '.join(unknown)}"
+        ]
+        if unknown
+        else []
+    )
+    return observed.observation.warnings + extra
 
 
 def _timings(progress: Progress) -> dict[str, float]:

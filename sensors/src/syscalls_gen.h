@@ -1989,14 +1989,12 @@ static const struct sc_name sc_arm[] = {
 	{469, "file_setattr"},
 	{470, "listns"},
 	{471, "rseq_slice_yield"},
-	{983040, "BASE"},
 	{983041, "breakpoint"},
 	{983042, "cacheflush"},
 	{983043, "usr26"},
 	{983044, "usr32"},
 	{983045, "set_tls"},
 	{983046, "get_tls"},
-	{1048575, "SYSCALL_MASK"},
 };
 #endif
 
