@@ -11,7 +11,7 @@ import contextlib
 import io
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
@@ -232,6 +232,20 @@ class Engine:
         stream, _stat = self._call(self.api.get_archive, container, path, chunk_size=CHUNK)
         return stream
 
+    def read_file(self, container: str, path: str, limit: int) -> bytes:
+        """The content of one regular file of a container (running or stopped), at most
+        ``limit`` bytes, copied out through the archive API."""
+        stream = self.get_archive(container, path)
+        try:
+            with tarfile.open(fileobj=io.BufferedReader(ChunkReader(stream)), mode="r|") as tar:
+                for member in tar:
+                    handle = tar.extractfile(member) if member.isfile() else None
+                    if handle is not None and member.size <= limit:
+                        return handle.read()
+        except (tarfile.TarError, OSError) as exc:
+            raise SlimmerError(f"cannot read {path} from the container: {exc}") from None
+        raise SlimmerError(f"{path} in the container is not a regular file of at most {limit} B")
+
     def start(self, container: str) -> None:
         self._call(self.api.start, container)
 
@@ -326,6 +340,28 @@ class Engine:
         if isinstance(detail, bytes):
             detail = detail.decode(errors="replace")
         return SlimmerError(f"the container engine said: {_short(Exception(detail))}")
+
+
+class ChunkReader(io.RawIOBase):
+    """A readable file over an iterator of byte chunks (the engine's archive streams)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._rest:
+            try:
+                self._rest = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
 
 
 def split_ref(ref: str) -> tuple[str, str]:

@@ -8,8 +8,6 @@ original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN and SYS_PTRACE
 
 from __future__ import annotations
 
-import io
-import tarfile
 from dataclasses import dataclass, field
 
 from slimmer.arch import sensor_arch
@@ -151,39 +149,10 @@ def observe(
 def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:
     """Copy the sensor's report out of the stopped container through the archive API."""
     try:
-        stream = engine.get_archive(container, REPORT_PATH)
-        with tarfile.open(fileobj=io.BufferedReader(_StreamReader(stream)), mode="r|") as tar:
-            for member in tar:
-                if member.isfile() and member.size <= MAX_REPORT:
-                    handle = tar.extractfile(member)
-                    if handle is not None:
-                        return handle.read()
-    except (SlimmerError, tarfile.TarError, OSError) as exc:  # 404: no report was written
+        return engine.read_file(container, REPORT_PATH, MAX_REPORT)
+    except SlimmerError as exc:  # 404: the sensor wrote no report
         raise SensorError(
             f"the sensor left no report (target exit status {run.exit_code}; "
-            f"last log lines: {run.log_tail or '(none)'}): {exc}",
+            f"last log lines: {run.log_tail or '(none)'}): {exc.message}",
             "run `slimmer doctor` to check that the engine allows fanotify and ptrace",
         ) from None
-    raise SensorError("the sensor's report archive was empty", "run `slimmer doctor`")
-
-
-class _StreamReader(io.RawIOBase):
-    """A file-like view of an iterator of byte chunks (the engine's archive stream)."""
-
-    def __init__(self, chunks) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size

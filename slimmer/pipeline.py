@@ -102,10 +102,7 @@ def _build(
                 oci=options.oci,
             )
             slim = engine.inspect_image(tag)
-        profile = seccomp_profile(observed.observation)
-        artifacts = write_profiles(
-            observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
-        )
+        profile, artifacts = _write_profiles(observed, info, output_dir, options)
         verifications: list[Verification] = []
         if options.verify:
             with progress.phase("verify", f"verifying {tag}"):
@@ -162,10 +159,7 @@ def _profile(
     info, target = _inspect(engine, options, progress)
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
-    profile = seccomp_profile(observed.observation)
-    artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
-    )
+    profile, artifacts = _write_profiles(observed, info, output_dir, options)
     verifications: list[Verification] = []
     if options.verify:
         with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
@@ -211,6 +205,16 @@ def _profile(
         output_dir,
         {"report": report_path, **artifacts},
     )
+
+
+def _write_profiles(
+    observed: ObservedRun, info: ImageInfo, output_dir: Path, options: BuildOptions
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """seccomp.json and the other profiles into the output directory; the seccomp profile."""
+    artifacts = write_profiles(
+        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
+    )
+    return seccomp_profile(observed.observation), artifacts
 
 
 def _observe(

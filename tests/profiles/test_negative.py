@@ -13,7 +13,7 @@ from tests.profiles.targets import Target, run_target
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-UNUSUAL = Target("personality", argv=("/probe", "unusual"))
+UNUSUAL = Target("personality", argv=("/groundtruth", "unusual"))
 
 
 def _opt(path: Path) -> list[str]:
