@@ -72,6 +72,13 @@ def _observe_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds the observed run may take at most.",
         ),
         click.option(
+            "--probe-timeout",
+            type=click.FloatRange(min=1),
+            default=60,
+            show_default=True,
+            help="Seconds each exposed port may take to start answering.",
+        ),
+        click.option(
             "--output-dir",
             type=click.Path(file_okay=False, path_type=Path),
             help="Where report.json and the profiles go [default: ./slimmer-out/NAME].",
@@ -104,6 +111,7 @@ def _observe_from(kwargs: dict[str, Any]) -> ObserveOptions:
         host_execs=list(kwargs.pop("host_execs")),
         continue_after=ContinueAfter.parse(continue_after) if continue_after else None,
         timeout=kwargs.pop("timeout"),
+        probe_timeout=kwargs.pop("probe_timeout"),
     )
 
 

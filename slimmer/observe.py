@@ -8,6 +8,7 @@ original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN and SYS_PTRACE
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slimmer.arch import sensor_arch
@@ -15,6 +16,7 @@ from slimmer.engine import Engine
 from slimmer.errors import SensorError, SlimmerError, TargetFailed
 from slimmer.observation import Observation
 from slimmer.options import ContinueAfter, ObserveOptions
+from slimmer.probes.compare import answered
 from slimmer.probes.model import ProbeResult, ProbeSpec
 from slimmer.probes.plan import (
     bind_specs,
@@ -55,6 +57,7 @@ class ObservedRun:
     run: RunResult
     plan: ProbePlan
     mode: ContinueAfter
+    warnings: list[str] = field(default_factory=list)  # about the probing
 
 
 def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
@@ -111,16 +114,26 @@ def observe(
     )
     engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
     plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
+    warnings: list[str] = []
 
     def discover(host: str, ports: dict[str, int]) -> list[ProbeResult]:
         results: list[ProbeResult] = []
-        if options.http_probe:
-            for port in target.tcp_ports:
-                results += default_plan(host, ports[port], port, options.ready_timeout)[1]
+        if options.http_probe and target.tcp_ports:
+            # ports are discovered side by side: one that never answers costs its timeout once
+            with ThreadPoolExecutor(max_workers=len(target.tcp_ports)) as pool:
+                plans = pool.map(
+                    lambda port: default_plan(host, ports[port], port, options.probe_timeout)[1],
+                    target.tcp_ports,
+                )
+                results = [result for found in plans for result in found]
         if extra:
             bound = bind_specs(extra, target.tcp_ports, [r.spec for r in results])
-            results += run_specs(host, ports, bound, options.ready_timeout, repeat=2)
+            results += run_specs(host, ports, bound, options.probe_timeout, repeat=2)
+        for result in results:
+            if not answered(result):
+                warnings.append(f"{result.description}: not verified (no answer while observed)")
         # replay what answered, with the scheme that answered
+        results = [r for r in results if answered(r)]
         plan.specs = [r.spec for r in results]
         return results
 
@@ -143,7 +156,7 @@ def observe(
             "slimmer observes an image that works: check it with `docker run`",
         )
     observation = read_report(fetch_report(engine, container, run))
-    return ObservedRun(observation=observation, run=run, plan=plan, mode=mode)
+    return ObservedRun(observation, run, plan, mode, warnings)
 
 
 def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:

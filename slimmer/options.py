@@ -42,7 +42,7 @@ class ObserveOptions:
     host_execs: list[str] = field(default_factory=list)
     continue_after: ContinueAfter | None = None  # None: probe when ports/probes exist, else exit
     timeout: float = 120.0  # bound on the whole observation run
-    ready_timeout: float = 60.0  # bound on waiting for each port
+    probe_timeout: float = 60.0  # bound on waiting for each port to answer
 
 
 @dataclass

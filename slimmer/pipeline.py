@@ -229,7 +229,7 @@ def _observe(
         observed = observe(
             engine, session, target, info.architecture, options.observe, notify=progress.say
         )
-    for warning in observed.observation.warnings:
+    for warning in observed.observation.warnings + observed.warnings:
         progress.warn(warning)
     return observed
 
@@ -325,16 +325,14 @@ def _profiles_summary(
 
 
 def _observation_warnings(observed: ObservedRun) -> list[str]:
+    warnings = observed.observation.warnings + observed.warnings
     unknown = unknown_syscalls(observed.observation)
-    extra = (
-        [
-            f"syscalls the engine's libseccomp does not know, left out of seccomp.json: "
-            f"{', '.join(unknown)}"
-        ]
-        if unknown
-        else []
-    )
-    return observed.observation.warnings + extra
+    if unknown:
+        warnings.append(
+            "syscalls the engine's libseccomp does not know, left out of seccomp.json: "
+            + ", ".join(unknown)
+        )
+    return warnings
 
 
 def _timings(progress: Progress) -> dict[str, float]:

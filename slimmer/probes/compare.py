@@ -13,7 +13,8 @@ from __future__ import annotations
 from slimmer.probes.model import ProbeResult
 
 
-def _answered(result: ProbeResult) -> bool:
+def answered(result: ProbeResult) -> bool:
+    """Whether the target answered the probe at all (an error status is an answer)."""
     return result.ok or result.status is not None or bool(result.reply)
 
 
@@ -28,11 +29,11 @@ def compare(original: list[ProbeResult], slim: list[ProbeResult]) -> list[str]:
         if before.spec != after.spec:
             differences.append(f"{name}: the slim run probed {after.spec.describe()} instead")
             continue
-        if _answered(before) != _answered(after):
+        if answered(before) != answered(after):
             differences.append(f"{name}: {_outcome(before)} in the original, "
                                f"{_outcome(after)} in the slim image")
             continue
-        if not _answered(before):
+        if not answered(before):
             continue
         if before.spec.kind == "http":
             differences += _http_differences(name, before, after)
@@ -58,7 +59,7 @@ def _http_differences(name: str, before: ProbeResult, after: ProbeResult) -> lis
 
 
 def _outcome(result: ProbeResult) -> str:
-    if not _answered(result):
+    if not answered(result):
         return f"failed ({result.error or 'no answer'})"
     if result.spec.kind == "http":
         return f"answered {result.status}"

@@ -12,7 +12,11 @@ from slimmer.engine import Engine
 
 
 def slimmer(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 600, tmpdir: Path | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    tmpdir: Path | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m slimmer ARGS` with TMPDIR pointed at ``tmpdir`` (to find leftovers)."""
     environment = dict(os.environ, **(env or {}))
@@ -27,6 +31,7 @@ def slimmer(
         text=True,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 
