@@ -1,4 +1,5 @@
-/* Lexical path normalisation: join a base directory and a path, drop "." and "//", fold "..". */
+/* Join a base directory and a path, dropping "." and "//". ".." is kept: after a symlink it does
+ * not undo the previous component, and only the image's resolver knows which are symlinks. */
 #include "sensor.h"
 
 #include <string.h>
@@ -24,11 +25,6 @@ int path_join(char *out, size_t cap, const char *base, const char *rel)
 				break;
 			if (n == 1 && s[0] == '.') {
 				/* nothing */
-			} else if (n == 2 && s[0] == '.' && s[1] == '.') {
-				while (len > 1 && out[len - 1] != '/')
-					len--;
-				if (len > 1)
-					len--; /* the slash before the dropped component */
 			} else {
 				if (len + (len > 1) + n + 1 > cap)
 					return -1;

@@ -249,6 +249,7 @@ def _normal(path: str) -> str | None:
     """The rule path for an observed path; None for paths that get no rule."""
     if not path.startswith("/") or path == SENSOR_DIR or path.startswith(SENSOR_DIR + "/"):
         return None
+    path = posixpath.normpath(path)  # AppArmor sees resolved paths; fold ".." the usual way
     path = _PROC_TASK.sub("/proc/@{pid}/task/@{tid}", path)
     path = _PROC_THREAD.sub("/proc/@{pid}/task/@{tid}", path)
     path = _PROC_PID.sub("/proc/@{pid}", path)
