@@ -2,9 +2,10 @@
 
 Workloads (timed inside the container by the ground-truth program, so container start-up is not
 counted): Python interpreter start-ups importing several modules, and a loop of stat calls.
-Modes: plain (no sensor), the default (seccomp filter, every syscall traced), --allow-hot (the
-filter lets the documented hot syscalls through), --trace-mode syscall (PTRACE_SYSCALL),
---no-fanotify. Prints the median of REPEAT runs and the ratio to plain, all from one run.
+Modes: plain (no sensor), the default (seccomp filter, every syscall traced, all on one CPU),
+--allow-hot (the filter lets the documented hot syscalls through), --trace-mode syscall
+(PTRACE_SYSCALL), --no-fanotify, --all-cpus (tracer and tracees not kept on one CPU). Prints
+the median of REPEAT runs and the ratio to plain, all from one run.
 
 Run: `python bench/bench_sensor.py [REPEAT]` (needs a Docker engine and `make sensor`).
 """
@@ -17,6 +18,7 @@ import uuid
 
 from fixtures import ensure_image
 from slimmer.engine import SESSION_LABEL, Engine
+from slimmer.observe import PROFILING_CAPS
 from slimmer.sensor.assets import sensor_binary
 
 GT = "/usr/local/bin/groundtruth"
@@ -28,9 +30,10 @@ WORKLOADS = {
 MODES: dict[str, tuple[str, ...] | None] = {
     "plain": None,
     "sensor": (),
-    "sensor --allow-hot": ("--allow-hot",),
+    "sensor --allow-hot (slimmer build)": ("--allow-hot",),
     "sensor --trace-mode syscall": ("--trace-mode", "syscall"),
     "sensor --no-fanotify": ("--no-fanotify",),
+    "sensor --all-cpus": ("--all-cpus",),
 }
 
 
@@ -46,8 +49,12 @@ def create(
     """A labelled container without network (the workloads need none)."""
     host_config = engine.api.create_host_config(cap_add=list(cap_add) or None, network_mode="none")
     created = engine.api.create_container(
-        image, command=argv, entrypoint=entrypoint, user=user,
-        labels={SESSION_LABEL: session}, host_config=host_config,
+        image,
+        command=argv,
+        entrypoint=entrypoint,
+        user=user,
+        labels={SESSION_LABEL: session},
+        host_config=host_config,
     )
     return created["Id"]
 
@@ -59,8 +66,12 @@ def elapsed(engine: Engine, image: str, argv: list[str], options: tuple[str, ...
         if options is None:
             container = create(engine, image, session, [], argv, "")
         else:
-            entrypoint = ["/.slimmer/sensor", *options, "--"]
-            container = create(engine, image, session, entrypoint, argv, "0:0", ("SYS_ADMIN",))
+            # as the pipeline runs it (slimmer.observe): SYS_ADMIN and SYS_PTRACE, dropped for
+            # the target
+            entrypoint = ["/.slimmer/sensor", "--drop-cap", "SYS_PTRACE", *options, "--"]
+            container = create(
+                engine, image, session, entrypoint, argv, "0:0", tuple(PROFILING_CAPS)
+            )
             engine.put_file(container, "/", ".slimmer/sensor", sensor_binary("x86_64"), 0o755)
         engine.start(container)
         code = engine.wait(container, timeout=300)
@@ -84,7 +95,7 @@ def main(repeat: int) -> None:
         print(f"{workload}: median of {repeat}")
         for mode, values in times.items():
             median = statistics.median(values)
-            print(f"  {mode:30} {median:8.3f} s   ratio {median / base:5.2f}x")
+            print(f"  {mode:36} {median:8.3f} s   ratio {median / base:5.2f}x")
     engine.close()
 
 

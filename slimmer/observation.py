@@ -124,6 +124,9 @@ class Observation:
     format_version: int = 1
     # syscall names per ABI ("x86_64", "i386", "x32", "aarch64", "arm") -> call count
     syscalls: dict[str, dict[str, int]] = field(default_factory=dict)
+    # names the sensor's filter let through untraced (--allow-hot): made or not, never counted,
+    # always allowed by the profiles
+    allowed_untraced: set[str] = field(default_factory=set)
     paths: list[PathAccess] = field(default_factory=list)
     files: list[FileEvent] = field(default_factory=list)
     execs: list[ExecRecord] = field(default_factory=list)

@@ -99,6 +99,9 @@ def observe(
         *("--grace", str(SENSOR_GRACE)),
         *("--stop-signal", target.stop_signal),
         *("--drop-cap", "SYS_PTRACE"),
+        # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
+        # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
+        "--allow-hot",
     ]
     if target.sets_home:
         sensor_args.append("--image-home")

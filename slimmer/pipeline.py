@@ -40,7 +40,11 @@ from slimmer.sensor.assets import sensor_binary
 from slimmer.session import Session, open_session
 from slimmer.summary import RunOutcome
 from slimmer.target import Target, target_of
-from slimmer.verify import Verification, seccomp_option, verify_image
+from slimmer.verify import Limits, Verification, seccomp_option, verify_image
+
+DENIED_SEARCH_SECONDS = 180
+SEARCH_RUN_SECONDS = 60.0
+SEARCH_PROBE_SECONDS = 10.0
 
 
 class Cancelled(SlimmerError):
@@ -110,7 +114,7 @@ def _build(
             plain, confined = verifications
             if plain.passed and not confined.passed:
                 _name_denied(
-                    engine, session, slim.id, target, observed, options, profile, confined, progress
+                    engine, session, slim.id, target, observed, profile, confined, progress
                 )
         kept, removed = split_tree(fs, selection)
         report = header("build")
@@ -171,21 +175,13 @@ def _profile(
                     info.id,
                     target,
                     observed,
-                    options.observe.timeout,
+                    Limits(options.observe.timeout, options.observe.probe_timeout),
                     seccomp_option(profile),
                 )
             ]
         if not verifications[0].passed:
             _name_denied(
-                engine,
-                session,
-                info.id,
-                target,
-                observed,
-                options,
-                profile,
-                verifications[0],
-                progress,
+                engine, session, info.id, target, observed, profile, verifications[0], progress
             )
     report = header("profile")
     report.update(
@@ -261,13 +257,13 @@ def _verify_both(
     profile: dict[str, Any],
 ) -> list[Verification]:
     """The slim image as is and under seccomp.json, side by side (one engine client each)."""
-    timeout = options.observe.timeout
+    limits = Limits(options.observe.timeout, options.observe.probe_timeout)
 
     def run(name: str, security_opt: list[str] | None) -> Verification:
         engine = Engine.connect()
         try:
             return verify_image(
-                engine, session, name, image, target, observed, timeout, security_opt
+                engine, session, name, image, target, observed, limits, security_opt
             )
         finally:
             engine.close()
@@ -284,29 +280,30 @@ def _name_denied(
     image: str,
     target: Target,
     observed: ObservedRun,
-    options: BuildOptions,
     profile: dict[str, Any],
     failed: Verification,
     progress: Progress,
 ) -> None:
     """When a run under seccomp.json failed, find the syscalls it lacked (by re-running with
-    names of Docker's default profile added) and name them in the report."""
+    names of Docker's default profile added) and name them in the report. Runs that fail wait
+    for nothing long, and the whole search has a time budget."""
+    deadline = time.monotonic() + DENIED_SEARCH_SECONDS
+    limits = Limits(run=SEARCH_RUN_SECONDS, probe_timeout=SEARCH_PROBE_SECONDS)
 
     def behaves(candidate: dict[str, Any]) -> bool:
+        if time.monotonic() > deadline:
+            raise Cancelled(f"no answer within {DENIED_SEARCH_SECONDS}s")
         return verify_image(
-            engine,
-            session,
-            "search",
-            image,
-            target,
-            observed,
-            options.observe.timeout,
-            seccomp_option(candidate),
+            engine, session, "search", image, target, observed, limits, seccomp_option(candidate)
         ).passed
 
     with progress.phase("denied", "looking for the syscalls seccomp.json denied"):
         candidates = sorted(docker_default_names(observed.observation.arch))
-        failed.denied_syscalls = find_missing_syscalls(behaves, profile, candidates)
+        try:
+            failed.denied_syscalls = find_missing_syscalls(behaves, profile, candidates)
+        except Cancelled as exc:
+            failed.differences.append(f"the search for the denied syscalls stopped: {exc}")
+            return
     if failed.denied_syscalls:
         failed.differences.append("denied by seccomp.json: " + ", ".join(failed.denied_syscalls))
 

@@ -23,6 +23,14 @@ PASSED = "passed"
 FAILED = "failed"
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Seconds a verification run may take in all, and each port to start answering."""
+
+    run: float
+    probe_timeout: float
+
+
 @dataclass
 class Verification:
     name: str  # e.g. "slim image", "slim image under seccomp.json"
@@ -62,7 +70,7 @@ def verify_image(
     image: str,
     target: Target,
     observed: ObservedRun,
-    timeout: float,
+    limits: Limits,
     security_opt: list[str] | None = None,
 ) -> Verification:
     """Run ``image`` as the engine would, replay the observation's probes, compare."""
@@ -76,7 +84,7 @@ def verify_image(
     plan = observed.plan
 
     def replay(host: str, ports: dict[str, int]):
-        return run_specs(host, ports, plan.specs)
+        return run_specs(host, ports, plan.specs, limits.probe_timeout)
 
     try:
         run = Run(
@@ -84,7 +92,7 @@ def verify_image(
             container=container,
             target=replace(target, image=image),
             mode=observed.mode,
-            timeout=timeout,
+            timeout=limits.run,
             probe=replay,
             execs=plan.execs,
             host_execs=plan.host_execs,

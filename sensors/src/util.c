@@ -13,7 +13,7 @@ const char *const counter_names[C_COUNT] = {
 	"ptrace_stops", "seccomp_stops", "syscall_stops", "signal_stops", "tasks", "execs",
 	"paths_decoded", "path_read_failed", "relative_paths", "unresolved_paths",
 	"vm_readv_fallback", "exec_log_dropped", "fan_events", "fan_overflows", "fan_own_events",
-	"fan_readlink_failed", "signals_forwarded", "killed_after_grace", "runtime_ms",
+	"fan_readlink_failed", "signals_forwarded", "killed_after_grace", "cpu_pinned", "runtime_ms",
 };
 uint64_t counters[C_COUNT];
 

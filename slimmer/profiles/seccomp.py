@@ -21,13 +21,15 @@ def observed_syscalls(obs: Observation) -> set[str]:
 
 
 def allowed_syscalls(obs: Observation) -> list[str]:
-    """The allow list: observed syscalls and the runtime set, limited to names libseccomp knows.
+    """The allow list: observed syscalls, those the sensor let through untraced, and the runtime
+    set, limited to names libseccomp knows.
 
     Names libseccomp does not know cannot be filtered by it (runc ignores them, so they are
     denied anyway; other runtimes refuse the whole profile): see ``unknown_syscalls``.
     """
     arch = _checked_arch(obs)
-    return sorted((observed_syscalls(obs) | runtime_syscalls(arch)) & KNOWN[arch])
+    wanted = observed_syscalls(obs) | obs.allowed_untraced | runtime_syscalls(arch)
+    return sorted(wanted & KNOWN[arch])
 
 
 def unknown_syscalls(obs: Observation) -> list[str]:

@@ -113,23 +113,26 @@ def _warning(obs: Observation, f: list[bytes]) -> None:
     obs.warnings.append(unescape(f[0]))
 
 
-def _syscall(obs: Observation, f: list[bytes], count: int | None = None) -> None:
+def _syscall_name(obs: Observation, f: list[bytes]) -> str | None:
     abi, nr = f[0].decode(), int(f[1])
     name = syscall_name(abi, nr)
     if name is None:
         obs.warnings.append(f"syscall {nr} of ABI {abi} is not in slimmer's tables: ignored")
-        return
-    calls = obs.syscalls.setdefault(abi, {})
-    if count is None:
-        count = int(f[2])
-        calls[name] = calls.get(name, 0) + count
-    else:
-        calls.setdefault(name, count)
+    return name
+
+
+def _syscall(obs: Observation, f: list[bytes]) -> None:
+    name = _syscall_name(obs, f)
+    if name is not None:
+        calls = obs.syscalls.setdefault(f[0].decode(), {})
+        calls[name] = calls.get(name, 0) + int(f[2])
 
 
 def _allowed(obs: Observation, f: list[bytes]) -> None:
-    """A syscall the filter let through untraced: present with count 0 (not observed)."""
-    _syscall(obs, f, count=0)
+    """A syscall the filter let through untraced (not observed, always allowed)."""
+    name = _syscall_name(obs, f)
+    if name is not None:
+        obs.allowed_untraced.add(name)
 
 
 def _path(obs: Observation, f: list[bytes]) -> None:

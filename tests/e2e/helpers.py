@@ -18,21 +18,27 @@ def slimmer(
     tmpdir: Path | None = None,
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m slimmer ARGS` with TMPDIR pointed at ``tmpdir`` (to find leftovers)."""
+    """`python -m slimmer ARGS` with TMPDIR pointed at ``tmpdir`` (to find leftovers).
+
+    A run that outlives ``timeout`` gets SIGTERM (so it cleans up), and fails the test.
+    """
     environment = dict(os.environ, **(env or {}))
     environment.pop("FORCE_COLOR", None)
     if tmpdir is not None:
         tmpdir.mkdir(parents=True, exist_ok=True)
         environment["TMPDIR"] = str(tmpdir)
-    return subprocess.run(
-        [sys.executable, "-m", "slimmer", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=cwd,
-    )
+    command = [sys.executable, "-m", "slimmer", *args]
+    with subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            stdout, stderr = process.communicate(timeout=60)
+            message = f"slimmer {' '.join(args)} took over {timeout}s:\n{stderr}"
+            raise AssertionError(message) from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def summary(done: subprocess.CompletedProcess[str]) -> dict:

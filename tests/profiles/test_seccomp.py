@@ -80,3 +80,9 @@ def test_docker_default_list() -> None:
     assert {"arch_prctl", "clone", "socket"} <= docker_default_names("x86_64")
     assert "arch_prctl" not in docker_default_names("aarch64")
     assert {"mount", "unshare", "bpf"}.isdisjoint(docker_default_names("x86_64"))
+
+
+def test_syscalls_the_sensor_let_through_untraced_are_allowed() -> None:
+    obs = _obs(x86_64={"openat": 2})
+    obs.allowed_untraced = {"read", "futex"}
+    assert {"read", "futex", "openat"} <= set(allowed_syscalls(obs))
