@@ -1,4 +1,5 @@
-"""Per fixture: original MB, slim MB, ratio, and wall seconds per phase of a default build.
+"""Per fixture: original MB, slim MB, ratio, seccomp allow-list size, and wall seconds per phase
+of a default build.
 
 Run: `python bench/bench_build.py [NAME...]` (default: nginx python-app redis batch).
 """
@@ -51,7 +52,7 @@ def main(names: list[str]) -> None:
             summary = build(ref, tag, Path(out))
         engine.remove_image(tag)
         rows.append((name, summary))
-    header = f"{'image':<12} {'orig MB':>8} {'slim MB':>8} {'ratio':>6} " + " ".join(
+    header = f"{'image':<12} {'orig MB':>8} {'slim MB':>8} {'ratio':>6} {'seccomp':>7} " + " ".join(
         f"{p:>8}" for p in PHASES
     )
     print(header)
@@ -60,7 +61,9 @@ def main(names: list[str]) -> None:
         slim = summary["result"]["size"] / 1e6
         timings = summary["timings"]
         phases = " ".join(f"{timings.get(p, 0.0):>8.2f}" for p in PHASES)
-        print(f"{name:<12} {original:>8.1f} {slim:>8.1f} {original / slim:>6.1f} {phases}")
+        allowed = summary["profiles"]["seccomp_syscalls"]["allowed"]
+        sizes = f"{original:>8.1f} {slim:>8.1f} {original / slim:>6.1f}"
+        print(f"{name:<12} {sizes} {allowed:>7} {phases}")
     print("(seconds of wall time per phase; index runs while observe runs, so phases overlap)")
 
 
