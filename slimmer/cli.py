@@ -7,6 +7,7 @@ Every error ends as one line on stderr and an exit code: 0 ok, 1 error, 2 usage,
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import click
 from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError
 from slimmer.options import BuildOptions, ContinueAfter, ObserveOptions, SelectOptions
+from slimmer.session import Terminated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -241,10 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.UsageError as exc:
         message = exc.format_message().rstrip(".")
         _fail(f"{message} (see `slimmer {_command(exc)}--help`)", EXIT_USAGE)
-    except click.exceptions.Abort:
-        _fail("interrupted", 130)
-    except KeyboardInterrupt as exc:
-        _fail(f"interrupted ({exc})" if str(exc) else "interrupted", 130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns an interrupt into Abort; a SIGTERM/SIGHUP is a Terminated under it
+        cause = exc if isinstance(exc, Terminated) else exc.__cause__
+        if isinstance(cause, Terminated):
+            _fail(f"terminated by {cause}", 128 + cause.signum)
+        _fail("interrupted", 128 + signal.SIGINT)
     except SlimmerError as exc:
         _fail(exc.one_line(), exc.exit_code)
     except click.ClickException as exc:

@@ -22,6 +22,10 @@ from slimmer.engine import Engine
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread when the process receives SIGTERM or SIGHUP."""
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
 
 class Session:
     def __init__(self, engine: Engine) -> None:
@@ -58,7 +62,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
         return
 
     def raise_terminated(signum: int, _frame: FrameType | None) -> None:
-        raise Terminated(signal.Signals(signum).name)
+        raise Terminated(signum)
 
     previous = {
         sig: signal.signal(sig, raise_terminated) for sig in (signal.SIGTERM, signal.SIGHUP)

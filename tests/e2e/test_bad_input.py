@@ -80,7 +80,12 @@ def test_target_that_exits_at_once(engine: Engine, failing_image: str, tmp_path)
 
 @pytest.mark.docker
 @pytest.mark.slow
-def test_sigint_during_probing_leaves_nothing(engine: Engine, fixture_image, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "message"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated by SIGTERM")]
+)
+def test_signal_during_probing_leaves_nothing(
+    engine: Engine, fixture_image, tmp_path, sent: int, message: str
+) -> None:
     ref = fixture_image("nginx")
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
@@ -114,12 +119,12 @@ def test_sigint_during_probing_leaves_nothing(engine: Engine, fixture_image, tmp
         assert len(sessions) == 1
         session = sessions[0]
         assert engine.containers_of(session), "the profiling container should be running"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sent)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr
+    assert process.returncode == 128 + sent, stderr
+    assert message in stderr
     assert leftovers(engine, session) == []
     assert not list(tmpdir.iterdir())
