@@ -17,7 +17,7 @@ import sys
 import uuid
 
 from fixtures import ensure_image
-from slimmer.engine import SESSION_LABEL, Engine
+from slimmer.engine import Engine
 from slimmer.observe import PROFILING_CAPS
 from slimmer.sensor.assets import sensor_binary
 
@@ -37,40 +37,26 @@ MODES: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def create(
-    engine: Engine,
-    image: str,
-    session: str,
-    entrypoint: list[str],
-    argv: list[str],
-    user: str,
-    cap_add: tuple[str, ...] = (),
-) -> str:
-    """A labelled container without network (the workloads need none)."""
-    host_config = engine.api.create_host_config(cap_add=list(cap_add) or None, network_mode="none")
-    created = engine.api.create_container(
-        image,
-        command=argv,
-        entrypoint=entrypoint,
-        user=user,
-        labels={SESSION_LABEL: session},
-        host_config=host_config,
-    )
-    return created["Id"]
-
-
 def elapsed(engine: Engine, image: str, argv: list[str], options: tuple[str, ...] | None) -> float:
     """Seconds the workload took inside one container."""
     session = f"bench-sensor-{uuid.uuid4().hex[:12]}"
     try:
         if options is None:
-            container = create(engine, image, session, [], argv, "")
+            container = engine.create_container(
+                image, session=session, entrypoint=[], command=argv, network_mode="none"
+            )
         else:
             # as the pipeline runs it (slimmer.observe): SYS_ADMIN and SYS_PTRACE, dropped for
             # the target
             entrypoint = ["/.slimmer/sensor", "--drop-cap", "SYS_PTRACE", *options, "--"]
-            container = create(
-                engine, image, session, entrypoint, argv, "0:0", tuple(PROFILING_CAPS)
+            container = engine.create_container(
+                image,
+                session=session,
+                entrypoint=entrypoint,
+                command=argv,
+                user="0:0",
+                cap_add=PROFILING_CAPS,
+                network_mode="none",
             )
             engine.put_file(container, "/", ".slimmer/sensor", sensor_binary("x86_64"), 0o755)
         engine.start(container)

@@ -179,6 +179,7 @@ class Engine:
         environment: list[str] | None = None,
         name: str | None = None,
         hostname: str | None = None,
+        network_mode: str | None = None,
     ) -> str:
         """Create (not start) a container labelled with the session; returns its id.
 
@@ -188,6 +189,7 @@ class Engine:
             cap_add=cap_add or None,
             port_bindings={p: None for p in ports or []} or None,
             security_opt=security_opt or None,
+            network_mode=network_mode,
         )
         kwargs: dict[str, Any] = {
             "image": image,

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from types import TracebackType
 
-from slimmer.engine import SESSION_LABEL, Engine
+from slimmer.engine import Engine
 from slimmer.observation import Observation
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
@@ -97,16 +97,15 @@ def create(
 ) -> str:
     """A container without network (the tests need none, and it keeps them independent of the
     engine's bridge), labelled with the session; its id."""
-    host_config = engine.api.create_host_config(cap_add=list(cap_add) or None, network_mode="none")
-    created = engine.api.create_container(
+    return engine.create_container(
         image,
-        command=argv,
+        session=session,
         entrypoint=entrypoint,
+        command=argv,
         user=user,
-        labels={SESSION_LABEL: session},
-        host_config=host_config,
+        cap_add=list(cap_add),
+        network_mode="none",
     )
-    return created["Id"]
 
 
 def run_sensor(
