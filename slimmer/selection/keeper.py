@@ -30,9 +30,6 @@ class Keeper:
         self.fs = fs
         self.kept: dict[str, Reason] = {}
 
-    def __contains__(self, path: str) -> bool:
-        return path in self.kept
-
     def add(self, path: str, reason: Reason) -> None:
         """Keep one exact path (no resolution); the first reason given wins."""
         self.kept.setdefault(path, reason)
