@@ -85,7 +85,21 @@ def read_report(data: bytes) -> Observation:
     obs.files.sort(key=lambda e: e.path)
     obs.sockets.sort(key=lambda s: (s.family, s.type))
     obs.bind_ports.sort()
+    obs.warnings += _counter_warnings(obs.counters)
     return obs
+
+
+# counters that mean the observation may have missed something, and what to do about it
+_LOSSES = {
+    "fan_overflows": "the fanotify queue overflowed {n} times: file accesses may be missing "
+    "(keep them with --include-path)",
+    "path_read_failed": "{n} path arguments could not be read from a tracee",
+    "exec_log_dropped": "{n} execs were left out of the exec log (it is bounded)",
+}
+
+
+def _counter_warnings(counters: dict[str, int]) -> list[str]:
+    return [text.format(n=counters[name]) for name, text in _LOSSES.items() if counters.get(name)]
 
 
 def _arch(obs: Observation, f: list[bytes]) -> None:

@@ -104,3 +104,11 @@ def test_unescape():
     assert unescape(b"a\\x20b\\x5cc") == "a b\\c"
     assert unescape(b"\\-") == ""
     assert unescape(b"\\xc3\\xbc") == "ü"
+
+
+def test_counters_that_mean_losses_become_warnings() -> None:
+    report = GOOD.replace(b"counter fan_overflows 0", b"counter fan_overflows 3")
+    assert b"counter fan_overflows 3" in report
+    obs = read_report(report)
+    assert any("overflowed 3 times" in w for w in obs.warnings)
+    assert not any("overflowed" in w for w in read_report(GOOD).warnings)
