@@ -197,9 +197,10 @@ def child(spec: str, workdir: str) -> None:
     fs.close()
 
 
-def run_child(spec: str, workdir: Path) -> dict:
+def run_child(script: str, spec: str, workdir: Path) -> dict:
+    """Run ``script --child SPEC WORKDIR`` in a fresh process (its own peak RSS); its figures."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child", spec, str(workdir)],
+        [sys.executable, script, "--child", spec, str(workdir)],
         capture_output=True,
         text=True,
         check=False,
@@ -246,7 +247,7 @@ def main() -> None:
             cases.append((f"engine save stream {fixture}", fixture))
         for name, spec in cases:
             work = root / "work"
-            figures = run_child(str(spec), work)
+            figures = run_child(__file__, str(spec), work)
             shutil.rmtree(work, ignore_errors=True)
             rows.append((name, figures))
         stream_seconds = raw_stream_seconds(fixture) if fixture else None

@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_index import docker_archive, largest_fixture, synthetic_layers
+from bench.bench_index import docker_archive, largest_fixture, run_child, synthetic_layers
 
 
 def _status(field: str) -> float:
@@ -68,18 +67,6 @@ def child(spec: str, workdir: str) -> None:
     print(json.dumps(figures))
 
 
-def run_child(spec: str, workdir: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", spec, str(workdir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "child failed")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="slimmer-bench-rebuild-") as temporary:
@@ -96,7 +83,7 @@ def main() -> None:
             )
         )
         for name, spec in cases:
-            rows.append((name, run_child(spec, root / "work")))
+            rows.append((name, run_child(__file__, spec, root / "work")))
     print(
         f"{'case':<52} {'layer MB':>8} {'write s':>7} {'MB/s':>5} {'/copy':>5} {'oci s':>6} "
         f"{'load s':>6} {'RSS before':>10} {'peak RSS':>8}"

@@ -146,10 +146,13 @@ class Engine:
                     loaded.append(stream[len(prefix) :].strip())
         return loaded
 
-    def import_rootfs(self, archive: bytes, ref: str) -> None:
-        """Create an image from a root filesystem tar (no config: ENTRYPOINT is set per run)."""
+    def import_rootfs(self, archive: bytes, ref: str, changes: list[str] | None = None) -> None:
+        """Create an image from a root filesystem tar; ``changes`` are Dockerfile instructions
+        for its config (CMD, ENTRYPOINT, USER, LABEL, ...)."""
         repo, tag = split_ref(ref)
-        self._call(self.api.import_image_from_data, archive, repository=repo, tag=tag)
+        self._call(
+            self.api.import_image_from_data, archive, repository=repo, tag=tag, changes=changes
+        )
 
     def tag_image(self, image: str, ref: str) -> None:
         repo, tag = split_ref(ref)

@@ -17,6 +17,7 @@ import subprocess
 import tarfile
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from slimmer.engine import Engine
@@ -44,38 +45,46 @@ def build_exit0(workdir: Path) -> bytes:
     out = workdir / "exit0"
     subprocess.run(
         ["gcc", "-static", "-nostdlib", "-Os", "-o", str(out), str(source)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return out.read_bytes()
 
 
-def exit0_image(engine: Engine, user: str = "") -> str:
-    """Import (once per engine) a one-file image whose entrypoint is the exit0 binary."""
-    tag = f"{platform.machine()}{'-' + user.replace(':', '-') if user else ''}"
-    ref = f"{IMAGE_REPO}:{tag}"
+def one_file_image(
+    engine: Engine, ref: str, name: str, build: Callable[[Path], bytes], changes: list[str]
+) -> str:
+    """Import (once per engine) an image holding only the static binary ``/NAME``."""
     try:
         engine.inspect_image(ref)
         return ref
     except SlimmerError:
         pass
     with tempfile.TemporaryDirectory(prefix="slimmer-test-") as tmp:
-        data = build_exit0(Path(tmp))
+        data = build(Path(tmp))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("exit0")
+        info = tarfile.TarInfo(name)
         info.size, info.mode = len(data), 0o755
         tar.addfile(info, io.BytesIO(data))
-    changes = ['ENTRYPOINT ["/exit0"]', f'LABEL {LABEL}=exit0']
-    if user:
-        changes.append(f"USER {user}")
-    engine.api.import_image_from_data(
-        buffer.getvalue(), repository=IMAGE_REPO, tag=tag, changes=changes
-    )
+    engine.import_rootfs(buffer.getvalue(), ref, changes)
     return ref
 
 
+def exit0_image(engine: Engine, user: str = "") -> str:
+    """A one-file image whose entrypoint is the exit0 binary."""
+    tag = f"{platform.machine()}{'-' + user.replace(':', '-') if user else ''}"
+    changes = ['ENTRYPOINT ["/exit0"]', f"LABEL {LABEL}=exit0"]
+    if user:
+        changes.append(f"USER {user}")
+    return one_file_image(engine, f"{IMAGE_REPO}:{tag}", "exit0", build_exit0, changes)
+
+
 def starts_under(
-    engine: Engine, image: str, profile: dict, extra_opts: list[str] | None = None,
+    engine: Engine,
+    image: str,
+    profile: dict,
+    extra_opts: list[str] | None = None,
     timeout: int = 20,
 ) -> bool:
     """Whether a container of ``image`` starts and exits 0 under the seccomp ``profile``.
@@ -113,7 +122,8 @@ def kill_runtime_of(container: str) -> None:
         except OSError:
             continue
         if container.encode() in cmdline and Path(cmdline[0].decode(errors="replace")).name in (
-            "runc", "crun"
+            "runc",
+            "crun",
         ):
             pids.append(int(proc.name))
     for pid in pids:
@@ -137,13 +147,17 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def allow_profile(names: set[str] | frozenset[str], arch: str = "x86_64",
-                  default_action: str = "SCMP_ACT_ERRNO") -> dict:
+def allow_profile(
+    names: set[str] | frozenset[str], arch: str = "x86_64", default_action: str = "SCMP_ACT_ERRNO"
+) -> dict:
     """A bare profile allowing exactly ``names`` (what the experiment shrinks)."""
     from slimmer.profiles.seccomp import ARCHITECTURES
 
-    profile: dict = {"defaultAction": default_action, "architectures": ARCHITECTURES[arch],
-                     "syscalls": [{"names": sorted(names), "action": "SCMP_ACT_ALLOW"}]}
+    profile: dict = {
+        "defaultAction": default_action,
+        "architectures": ARCHITECTURES[arch],
+        "syscalls": [{"names": sorted(names), "action": "SCMP_ACT_ALLOW"}],
+    }
     if default_action == "SCMP_ACT_ERRNO":
         profile["defaultErrnoRet"] = 1
     return profile
