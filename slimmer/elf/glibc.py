@@ -8,10 +8,13 @@ skipped under DF_1_NODEFLIB). Objects already loaded are matched by the name the
 by, the names asked for, and their SONAME; a file already loaded under another name is reused.
 Candidates of another class, byte order or machine are skipped, like the loader does.
 
-hwcaps: the file chosen is what ldd picks on a baseline CPU (ld.so.cache entries without hwcap
-bits, plain directories). glibc-hwcaps and legacy hwcap variants of the same library (cache
-entries with hwcap bits, and glibc-hwcaps/<level>/ beside the chosen file) are kept too, so the
-slim image loads on any CPU.
+CPUs: the slim image runs on machines other than the one that built it, so every file a loader
+may pick on some CPU is kept. The file chosen is what ldd picks on a baseline CPU (ld.so.cache
+entries without hwcap bits, plain directories, the first `$PLATFORM` value). glibc-hwcaps and
+legacy hwcap variants of the same library (cache entries with hwcap bits, and
+glibc-hwcaps/<level>/ beside the chosen file) are kept too, and so is what the search finds
+for every other value `$PLATFORM` may take (x86_64: haswell, xeon_phi), including the
+fall-through to later directories when that value's directory lacks the library.
 
 Beyond the runtime loader: /etc/ld.so.conf directories are searched when the image has no
 ld.so.cache (in its place), and as a last resort when the cache misses a name.
@@ -93,26 +96,14 @@ class GlibcLoader:
         loaded = tree.by_name.get(name)
         if loaded is not None:
             return loaded
-        machine = machine_of(main.info.header)
-        want = main.info.header
-        names = [name]
-        if "$" in name:
-            names = expand_glibc(name, requester.origin, machine.lib_names, machine.platforms)
-        found: Candidate | None = None
-        variants: tuple[Candidate, ...] = ()
-        for expanded in names:
-            if "/" in expanded:
-                found = self.probe.loadable(absolute(expanded, self.cwd), want)
-            else:
-                found, variants = self._search(expanded, requester, main, machine, want)
-            if found is not None:
-                break
+        found, variants = self._find(name, requester, main, machine_of(main.info.header),
+                                     main.info.header)
         if found is None or found.info is None:
             return None
         reason = f"NEEDED {name} of {requester.real}"
         closure.add_candidate(found, reason)
         for variant in variants:
-            closure.add_candidate(variant, f"hwcaps variant of {found.real} ({reason})")
+            closure.add_candidate(variant, f"variant of {found.real} for other CPUs ({reason})")
         loaded = tree.by_real.get(found.real)
         if loaded is not None:
             tree.name(loaded, name, found.path)
@@ -126,6 +117,41 @@ class GlibcLoader:
         return obj
 
     # ---- the search ------------------------------------------------------------------------
+
+    def _find(self, name: str, requester: Loaded, main: Loaded, machine: Machine,
+              want: ElfHeader) -> Found:
+        """The file ``name`` loads, and the files other CPUs make the loader pick instead: each
+        `$PLATFORM` value is searched apart (a value whose directory lacks the library falls
+        through to the rest of the search), the first value's choice leads."""
+        found: Candidate | None = None
+        variants: list[Candidate] = []
+        for view in machine.platform_views():
+            choice, others = self._find_one(name, requester, main, view, want)
+            for candidate in (choice, *others):
+                if candidate is None:
+                    continue
+                if found is None:
+                    found = candidate
+                elif candidate.real != found.real and all(candidate.real != v.real
+                                                          for v in variants):
+                    variants.append(candidate)
+        return found, tuple(variants)
+
+    def _find_one(self, name: str, requester: Loaded, main: Loaded, machine: Machine,
+                  want: ElfHeader) -> Found:
+        names = [name]
+        if "$" in name:
+            names = expand_glibc(name, requester.origin, machine.lib_names, machine.platforms)
+        for expanded in names:
+            if "/" in expanded:
+                candidate = self.probe.loadable(absolute(expanded, self.cwd), want)
+                if candidate is not None:
+                    return candidate, ()
+                continue
+            found = self._search(expanded, requester, main, machine, want)
+            if found[0] is not None:
+                return found
+        return None, ()
 
     def _search(self, name: str, requester: Loaded, main: Loaded, machine: Machine,
                 want: ElfHeader) -> Found:

@@ -3,7 +3,7 @@ ld.so.cache flags, musl's architecture name, glibc-hwcaps subdirectories."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slimmer.elf.header import (
     ELFCLASS64,
@@ -33,7 +33,7 @@ class Machine:
     triplet: str  # Debian multiarch tuple
     default_dirs: tuple[str, ...]  # glibc's system directories, all known distro layouts
     lib_names: tuple[str, ...]  # what `$LIB` may expand to
-    platforms: tuple[str, ...]  # what `$PLATFORM` (AT_PLATFORM) may expand to
+    platforms: tuple[str, ...]  # every value `$PLATFORM` may take on this architecture
     cache_flags: int | None  # FLAG_REQUIRED_MASK bits cache entries must carry (None: any)
     cache_flags_optional: bool  # whether entries without those bits are accepted too (ARM)
     musl_arch: str
@@ -46,6 +46,13 @@ class Machine:
             return True
         required = flags & FLAG_REQUIRED_MASK
         return required == self.cache_flags or (self.cache_flags_optional and required == 0)
+
+    def platform_views(self) -> tuple[Machine, ...]:
+        """One machine per `$PLATFORM` value: the running loader uses exactly one of them, which
+        one depends on the CPU of the machine the image runs on, so each is searched apart."""
+        if len(self.platforms) <= 1:
+            return (self,)
+        return tuple(replace(self, platforms=(value,)) for value in self.platforms)
 
 
 def _machine(
@@ -78,11 +85,17 @@ def _machine(
     )
 
 
+# `$PLATFORM` values. glibc starts from the kernel's AT_PLATFORM, then on x86 replaces it by
+# its own CPU detection (sysdeps/x86/cpu-features.c): x86_64 and x32 loaders say "haswell"
+# (AVX2, FMA, BMI1/2, LZCNT, MOVBE, POPCNT usable) or "xeon_phi" (AVX-512ER/PF) on capable Intel
+# CPUs, i386 loaders "i686" or "i586". aarch64 keeps AT_PLATFORM ("aarch64"); 32-bit ARM's
+# AT_PLATFORM names the CPU's architecture version ("v7l", "v8l" under a 64-bit kernel, ...).
+X86_PLATFORMS = ("x86_64", "haswell", "xeon_phi")
 X86_64 = _machine(
-    "x86_64", "x86_64-linux-gnu", "lib64", FLAG_X8664_LIB64, "x86_64", ("x86_64",),
+    "x86_64", "x86_64-linux-gnu", "lib64", FLAG_X8664_LIB64, "x86_64", X86_PLATFORMS,
     hwcaps=("x86-64-v4", "x86-64-v3", "x86-64-v2"),
 )
-X32 = _machine("x32", "x86_64-linux-gnux32", "libx32", FLAG_X8664_LIBX32, "x32", ("x86_64",))
+X32 = _machine("x32", "x86_64-linux-gnux32", "libx32", FLAG_X8664_LIBX32, "x32", X86_PLATFORMS)
 I386 = _machine("i386", "i386-linux-gnu", "lib32", 0, "i386", ("i686", "i586", "i486", "i386"))
 AARCH64 = _machine(
     "aarch64", "aarch64-linux-gnu", "lib64", FLAG_AARCH64_LIB64, "aarch64", ("aarch64",)

@@ -71,6 +71,16 @@ class MemFs:
         self._put(Entry(norm(path), EntryType.HARDLINK, 0o755, linkname=norm(target)))
         return self
 
+    def remove(self, path: str) -> MemFs:
+        """Remove a file or symlink (not a directory)."""
+        path = norm(path)
+        assert self.entries[path].type is not EntryType.DIR
+        del self.entries[path]
+        self.children[posixpath.dirname(path)].discard(posixpath.basename(path))
+        self._data.pop(path, None)
+        self._tars.pop(path, None)
+        return self
+
     def copy_host_file(self, path: str, host: str | Path) -> MemFs:
         return self.file(path, Path(host).read_bytes())
 

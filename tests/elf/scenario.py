@@ -26,6 +26,9 @@ class Case:
     env: tuple[str, ...] = ()
     foo: str | None = None  # the real path libfoo.so.1 must come from, when it is needed
     also: tuple[str, ...] = ()  # other real files that must be in the closure
+    # libfoo.so.1 of other CPUs: the loader's choice depends on the CPU it runs on (`$PLATFORM`
+    # is x86_64, haswell or xeon_phi), so the closure keeps these beside ``foo``
+    other_cpus: tuple[str, ...] = ()
     unresolved: tuple[str, ...] = ()
 
 
@@ -50,7 +53,9 @@ CASES = [
     Case("/opt/app/bin/runpath_chain", foo=f"{SYS}/libfoo.so.1",
          also=("/opt/bar/libbar.so.1",)),
     Case("/opt/app/bin/lib_token", foo="/opt/lib/x86_64-linux-gnu/libfoo.so.1"),
-    Case("/opt/app/bin/platform_token", foo="/opt/x86_64/libfoo.so.1"),
+    # no /opt/haswell: on a haswell-class CPU the loader falls through to the default directory
+    Case("/opt/app/bin/platform_token", foo="/opt/x86_64/libfoo.so.1",
+         other_cpus=("/opt/xeon_phi/libfoo.so.1", f"{SYS}/libfoo.so.1")),
     Case("/opt/app/bin/decoy", foo="/opt/a/libfoo.so.1"),
     Case("/opt/app/bin/cached", also=("/opt/cached/libcached.so.1",)),
     Case("/opt/app/bin/cycle", also=("/opt/cyc/libcyc1.so", "/opt/cyc/libcyc2.so")),
@@ -68,7 +73,7 @@ def build(work: Path, decoy: Path) -> Scenario:
     build_dir = work / "build"
     foo = {}
     for where in ("opt/app/lib", "opt/a", "opt/b", "usr/lib/x86_64-linux-gnu",
-                  "opt/lib/x86_64-linux-gnu", "opt/x86_64"):
+                  "opt/lib/x86_64-linux-gnu", "opt/x86_64", "opt/xeon_phi"):
         foo[where] = shared_lib(root / where / "libfoo.so.1", "libfoo.so.1", tag=where)
     stub_foo = foo["opt/a"]
     bar = shared_lib(root / "opt/bar/libbar.so.1", "libbar.so.1", "-Wl,--no-as-needed",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from slimmer.elf import elf_closure
@@ -20,7 +22,7 @@ def test_search_order(scenario, case: Case):
     files = _real_files(scenario.fs, closure)
     foo = {p for p in files if p.endswith("/libfoo.so.1")}
     if case.foo:
-        assert foo == {case.foo}
+        assert foo == {case.foo, *case.other_cpus}
     assert set(case.also) <= files
     assert sorted({name for name, _by in closure.unresolved}) == sorted(case.unresolved)
     if not case.unresolved:
@@ -37,7 +39,9 @@ def test_search_order_matches_the_real_loader(scenario, images):
         env = ["LD_TRACE_LOADED_OBJECTS=1", *case.env]
         listed = images.run(ref, [case.prog], env)
         assert "libc.so.6" in listed or case.unresolved, listed
-        problems += compare(scenario.fs, case.prog, listed, list(case.env))
+        # the CPU picks the loader's `$PLATFORM`: its choice must be kept, the others' too
+        allowed = frozenset({case.foo, *case.other_cpus}) if case.other_cpus else frozenset()
+        problems += compare(scenario.fs, case.prog, listed, list(case.env), allowed)
     assert problems == []
 
 
@@ -89,7 +93,33 @@ def test_hwcaps_variants_are_kept(tmp_path, scenario):
     closure = elf_closure(fs, ["/opt/app/bin/plain"], [])
     assert closure.files[f"{SYS}/libfoo.so.1"].startswith("NEEDED libfoo.so.1")
     assert closure.files[f"{SYS}/glibc-hwcaps/x86-64-v3/libfoo.so.1"].startswith(
-        f"hwcaps variant of {SYS}/libfoo.so.1")
+        f"variant of {SYS}/libfoo.so.1 for other CPUs")
+
+
+PLATFORMS = ("x86_64", "haswell", "xeon_phi")
+
+
+@pytest.mark.parametrize("present", [
+    present for size in range(len(PLATFORMS) + 1)
+    for present in itertools.combinations(PLATFORMS, size)
+], ids=lambda present: "+".join(present) or "none")
+def test_every_platform_value_is_kept(scenario, present):
+    """RUNPATH /opt/${PLATFORM}: the loader searches /opt/x86_64, /opt/haswell or /opt/xeon_phi
+    by the CPU it runs on, and falls through to the default directories when that directory
+    lacks the library. Whatever the CPU, its choice must be in the closure."""
+    fs = MemFs.from_tar(scenario.tar)
+    build = scenario.root / "opt/x86_64/libfoo.so.1"
+    for platform in PLATFORMS:
+        if fs.lookup(f"/opt/{platform}/libfoo.so.1") is not None:
+            fs.remove(f"/opt/{platform}/libfoo.so.1")
+        if platform in present:
+            fs.copy_host_file(f"/opt/{platform}/libfoo.so.1", build)
+    closure = elf_closure(fs, ["/opt/app/bin/platform_token"], [])
+    expected = {f"/opt/{platform}/libfoo.so.1" for platform in present}
+    if len(present) < len(PLATFORMS):
+        expected.add(f"{SYS}/libfoo.so.1")
+    assert {p for p in _real_files(fs, closure) if p.endswith("/libfoo.so.1")} == expected
+    assert closure.unresolved == []
 
 
 def test_hostile_names_stay_inside_the_image(scenario):
