@@ -248,8 +248,13 @@ def _fallback_split(script: ShellScript) -> None:
     pipeline: list[Command] = []
     words: list[str] = []
     redirect_target = False
+    substitution = 0  # depth inside $( ... ) or $(( ... )), kept as part of the word
     for token in [*tokens, ";"]:
         is_operator = bool(token) and all(char in OPERATOR_CHARS for char in token)
+        if substitution or (is_operator and token[0] == "(" and words and words[-1].endswith("$")):
+            substitution += token.count("(") - token.count(")") if is_operator else 0
+            words[-1] += token
+            continue
         if redirect_target and not is_operator:
             redirect_target = False
             continue

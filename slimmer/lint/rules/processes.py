@@ -18,6 +18,10 @@ INITS = frozenset(
         "catatonit", "pid1", "s6-init",
     }
 )  # fmt: skip
+DAEMONS = frozenset(
+    {"nginx", "cron", "crond", "sshd", "redis-server", "mysqld", "mysqld_safe", "postgres",
+     "httpd", "apache2ctl", "gunicorn", "uwsgi", "celery", "memcached", "rsyslogd", "dockerd"}
+)  # fmt: skip
 SHELL_OPERATORS = set("|&;<>()$`\\\"'*?[]{}~")
 
 
@@ -81,11 +85,27 @@ def _start_scripts(stage: Stage, entries: list[Instruction]) -> list[ShellScript
 
 
 def _extra_processes(scripts: list[ShellScript]) -> list[str]:
+    """What a start script runs beside its main process: background jobs, services, and
+    daemons when there are two of them or one kept alive by `tail -f` / `sleep infinity`."""
     extra: list[str] = []
     for script in scripts:
         extra += [f"{command.name} &" for command in script.background]
         extra += [str(command) for command in script.commands if _starts_service(command)]
+        daemons = [c.basename for c in script.commands if _is_daemon(c)]
+        keepalive = any(_keeps_alive(command) for command in script.commands)
+        if len(daemons) >= 2 or (daemons and keepalive):
+            extra += daemons
     return extra
+
+
+def _is_daemon(command: Command) -> bool:
+    return command.basename in DAEMONS or command.basename.startswith("php-fpm")
+
+
+def _keeps_alive(command: Command) -> bool:
+    return (command.is_("tail") and command.has_flag("f")) or (
+        command.is_("sleep") and command.has_arg("infinity")
+    )
 
 
 def _starts_service(command: Command) -> bool:
