@@ -117,6 +117,50 @@ def _observe_from(kwargs: dict[str, Any]) -> ObserveOptions:
     )
 
 
+def _engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Which engine to use (build, profile, doctor)."""
+    options = [
+        click.option(
+            "--engine-host",
+            metavar="URL",
+            help="Engine address (unix:///PATH, tcp://HOST:PORT, ssh://USER@HOST) "
+            "[default: DOCKER_HOST, the Docker context, the Docker socket, else Podman's].",
+        ),
+        click.option("--context", metavar="NAME", help="Use this Docker CLI context."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the image comes from (build, profile)."""
+    options = [
+        click.option(
+            "--pull", is_flag=True, help="Pull IMAGE when the engine lacks it (or its platform)."
+        ),
+        click.option(
+            "--platform",
+            metavar="OS/ARCH[/VARIANT]",
+            help="The variant to pull, or to pick from a multi-platform image file.",
+        ),
+        click.option(
+            "--keep",
+            is_flag=True,
+            help="Keep an image read from a file loaded in the engine after the run.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _engine_from(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The engine and source options as BuildOptions fields."""
+    names = ("engine_host", "context", "pull", "platform", "keep")
+    return {name: kwargs.pop(name) for name in names if name in kwargs}
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="slimmer")
 def cli() -> None:
@@ -125,7 +169,21 @@ def cli() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @_observe_options
+@_engine_options
+@_source_options
 @click.option("--tag", help="Tag of the slim image [default: REPO.slim:TAG].")
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Push the slim tag after the verification passed (credentials: the Docker CLI's).",
+)
+@click.option("--push-always", is_flag=True, help="Push even when the verification failed.")
+@click.option(
+    "--no-load",
+    "no_load",
+    is_flag=True,
+    help="Write only --archive/--oci; never tag the slim image into the engine.",
+)
 @click.option(
     "--archive",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -172,7 +230,11 @@ def cli() -> None:
     help="Never keep paths matching GLOB (applied last).",
 )
 def build(**kwargs: Any) -> int:
-    """Observe IMAGE, keep what it uses, write a slim image and verify it."""
+    """Observe IMAGE, keep what it uses, write a slim image and verify it.
+
+    IMAGE is an engine reference, or an image file: docker-archive:FILE, oci-archive:FILE,
+    oci:DIR.
+    """
     from slimmer.pipeline import run_build
     from slimmer.summary import print_summary
 
@@ -193,6 +255,10 @@ def build(**kwargs: Any) -> int:
         oci=kwargs.pop("oci"),
         verify=kwargs.pop("verify"),
         seccomp_log=kwargs.pop("seccomp_log"),
+        push=kwargs.pop("push"),
+        push_always=kwargs.pop("push_always"),
+        load=not kwargs.pop("no_load"),
+        **_engine_from(kwargs),
     )
     outcome = run_build(options)
     print_summary(outcome, as_json=as_json)
@@ -201,6 +267,8 @@ def build(**kwargs: Any) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @_observe_options
+@_engine_options
+@_source_options
 @click.option(
     "--verify/--no-verify",
     default=True,
@@ -219,6 +287,7 @@ def profile(**kwargs: Any) -> int:
         output_dir=kwargs.pop("output_dir"),
         verify=kwargs.pop("verify"),
         seccomp_log=kwargs.pop("seccomp_log"),
+        **_engine_from(kwargs),
     )
     outcome = run_profile(options)
     print_summary(outcome, as_json=as_json)
@@ -227,11 +296,20 @@ def profile(**kwargs: Any) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(as_json: bool) -> int:
+@_engine_options
+@click.option(
+    "--push",
+    "push_ref",
+    metavar="REF|REGISTRY",
+    help="Also check that this registry (or the registry of this image reference) answers.",
+)
+def doctor(
+    as_json: bool, engine_host: str | None, context: str | None, push_ref: str | None
+) -> int:
     """Check the engine, the sensors and what a profiling container may do."""
     from slimmer.doctor import print_checks, run_checks
 
-    checks = run_checks()
+    checks = run_checks(engine_host=engine_host, context=context, push=push_ref)
     print_checks(checks, as_json=as_json)
     return 0 if all(c.ok or not c.required for c in checks) else EXIT_ERROR
 

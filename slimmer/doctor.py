@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from slimmer.arch import SENSOR_ARCH, sensor_arch
-from slimmer.engine import Engine, endpoint
+from slimmer.endpoints import resolve_endpoint
+from slimmer.engine import PODMAN, Engine
 from slimmer.errors import SlimmerError
-from slimmer.observe import PROFILING_CAPS, SENSOR_PATH, fetch_report
+from slimmer.observe import PROFILING_CAPS, PTRACE_ONLY_MISSES, SENSOR_PATH, fetch_report
+from slimmer.registry import check_registry
 from slimmer.runner import RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
@@ -32,8 +34,15 @@ class Check:
     required: bool = True
 
 
-def run_checks() -> list[Check]:
+def run_checks(
+    engine_host: str | None = None, context: str | None = None, push: str | None = None
+) -> list[Check]:
+    """The checks, for the engine named as `build` would name it; ``push``: a registry (or an
+    image reference) whose registry must answer."""
     checks = [Check("host", True, f"{platform.system()} {platform.machine()}", required=False)]
+    if push:
+        found = check_registry(push)
+        checks.append(Check("registry", found.reachable, found.detail))
     for oci_arch, arch in sorted(SENSOR_ARCH.items()):
         try:
             size = len(sensor_binary(arch))
@@ -41,26 +50,14 @@ def run_checks() -> list[Check]:
         except SlimmerError as exc:
             checks.append(Check(f"sensor {oci_arch}", False, exc.one_line(), required=False))
     try:
-        engine = Engine.connect(timeout=30)
+        engine = Engine.connect(timeout=30, endpoint=resolve_endpoint(engine_host, context))
     except SlimmerError as exc:
         checks.append(Check("engine", False, exc.one_line()))
         return checks
     try:
         version = engine.version()
         engine_arch = version.get("Arch", "")
-        checks.append(
-            Check(
-                "engine",
-                True,
-                FIELD_SEPARATOR.join([
-                    endpoint(),
-                    f"{version.get('Components', [{}])[0].get('Name', 'Engine')} "
-                    f"{version.get('Version', '?')}",
-                    f"API {version.get('ApiVersion', '?')}",
-                    f"{version.get('Os', '?')}/{engine_arch}",
-                ]),
-            )
-        )
+        checks.append(Check("engine", True, FIELD_SEPARATOR.join(_engine_fields(engine, version))))
         checks.append(_profiling_check(engine, engine_arch))
     finally:
         engine.close()
@@ -95,15 +92,33 @@ def _profiling_check(engine: Engine, engine_arch: str) -> Check:
         finally:
             engine.remove_session(session.id)
             engine.remove_image(ref)
-    ok = not observation.fanotify_mode.startswith("off") and not observation.ptrace_mode.startswith(
-        "off"
-    )
+    # ptrace is required; without fanotify (rootless engines) the sensor watches with ptrace
+    # alone, which works but misses some accesses
+    ok = not observation.ptrace_mode.startswith("off")
     fields = [f"fanotify: {observation.fanotify_mode}", f"ptrace: {observation.ptrace_mode}"]
     if not ok:
         fields.append(
             "the engine must allow --cap-add SYS_ADMIN and ptrace of the sensor's children"
         )
+    elif observation.fanotify_mode.startswith("off"):
+        fields.append(f"ptrace-only mode: {PTRACE_ONLY_MISSES}")
     return Check(name, ok, FIELD_SEPARATOR.join(fields))
+
+
+def _engine_fields(engine: Engine, version: dict) -> list[str]:
+    """Where the engine is and what it is: kind and version, API, platform, rootless or not,
+    the Docker context, the default runtime."""
+    product = "Podman" if engine.kind == PODMAN else "Docker"
+    info = engine.info()
+    return [
+        engine.endpoint.describe(),
+        f"{product} {version.get('Version', '?')}",
+        f"API {version.get('ApiVersion', '?')}",
+        f"{version.get('Os', '?')}/{version.get('Arch', '?')}",
+        "rootless" if engine.rootless else "rootful",
+        f"context {engine.endpoint.context}",
+        f"runtime {info.get('DefaultRuntime') or '?'}",
+    ]
 
 
 def _empty_rootfs() -> bytes:

@@ -1,41 +1,90 @@
 """The one module that talks to the container engine (Docker or Podman, through the Docker SDK).
 
-The API version is negotiated with the engine, DOCKER_HOST (and the other DOCKER_* variables)
-are honoured. Every failure to reach the engine becomes one EngineUnavailable with a hint.
+The engine is chosen by ``slimmer.endpoints.resolve_endpoint`` (options, DOCKER_HOST and TLS
+variables, Docker contexts, a Podman socket when no Docker socket answers); the API version is
+negotiated. Every failure to reach the engine becomes one EngineUnavailable with a hint.
 Everything slimmer creates carries the label ``io.slimmer.session`` so it can be found and removed.
+
+Differences between Docker and Podman (the Docker-compatible API of ``podman system service``)
+are handled here and nowhere else: see ``Engine.kind``.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import ssl
 import tarfile
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
 import docker
 import docker.errors
+import docker.tls
 import requests.exceptions
 
-from slimmer.errors import CleanupFailed, EngineUnavailable, ImageNotFound, SlimmerError
+from slimmer.endpoints import Endpoint, resolve_endpoint
+from slimmer.errors import (
+    CleanupFailed,
+    EngineUnavailable,
+    ImageNotFound,
+    SlimmerError,
+)
 
 SESSION_LABEL = "io.slimmer.session"
-DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 CHUNK = 1 << 20
+DOCKER = "docker"
+PODMAN = "podman"
+START_HINT = (
+    "start dockerd (or `podman system service`), or name the engine with --engine-host, "
+    "--context or DOCKER_HOST, then check `docker info`"
+)
+TLS_HINT = (
+    "the engine's certificate must be signed by the ca.pem slimmer uses and name this host, "
+    "and cert.pem/key.pem must be a client pair the engine trusts: check DOCKER_CERT_PATH "
+    "(or the context's TLS files)"
+)
 
 
-def endpoint() -> str:
-    """The engine address slimmer uses: DOCKER_HOST, else the default socket."""
-    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
-
-
-def _unreachable(exc: BaseException) -> EngineUnavailable:
+def _unreachable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
+    tls_failure = _tls_failure(exc)
+    if tls_failure is not None:
+        return EngineUnavailable(
+            f"TLS with the engine at {endpoint.host} failed ({tls_failure})", TLS_HINT
+        )
     return EngineUnavailable(
-        f"cannot reach a container engine at {endpoint()} ({_short(exc)})",
-        "start dockerd (or podman system service) or set DOCKER_HOST, then check `docker info`",
+        f"cannot reach a container engine at {endpoint.host} ({_short(exc)})", START_HINT
     )
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """What went wrong in a TLS handshake, if ``exc`` (or what caused it) is one."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, (ssl.SSLError, requests.exceptions.SSLError)):
+            text = str(seen)
+            for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"):
+                if marker in text:
+                    return "certificate verify failed: " + _after(text, "certificate verify failed")
+            return _short(seen)
+        if isinstance(seen, docker.errors.TLSParameterError):
+            return _short(seen)
+        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and isinstance(
+            seen.args[0], BaseException) else None)
+    return None
+
+
+def _after(text: str, marker: str) -> str:
+    """The reason following ``marker`` in an OpenSSL message, e.g. "self-signed certificate"."""
+    rest = text.split(marker, 1)[-1].lstrip(": ")
+    return rest.split(" (_ssl")[0].split("')")[0].strip() or "no reason given"
 
 
 def _short(exc: BaseException) -> str:
@@ -62,25 +111,60 @@ class ImageInfo:
 class Engine:
     """A connected engine. Create with ``Engine.connect()``."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, endpoint: Endpoint | None = None) -> None:
         self.client = client
         self.api = client.api
+        self.endpoint = endpoint or Endpoint(str(client.api.base_url), origin="a client")
+        self._scratch: Path | None = None  # files the engine reads from the host (Podman)
 
     @classmethod
-    def connect(cls, timeout: int = 60) -> Engine:
-        try:
-            client = docker.from_env(version="auto", timeout=timeout)
-            client.ping()
-        except (
-            docker.errors.DockerException,
-            requests.exceptions.RequestException,
-            OSError,
-        ) as exc:
-            raise _unreachable(exc) from None
-        return cls(client)
+    def connect(cls, timeout: int = 60, endpoint: Endpoint | None = None) -> Engine:
+        """Connect to ``endpoint`` (default: resolved from the environment and the Docker CLI
+        config). When nothing named an engine, the Docker socket is tried, then Podman's."""
+        chosen = endpoint or resolve_endpoint()
+        if chosen.candidates:
+            return cls._first_answering(chosen, timeout)
+        return cls(_connected_client(chosen, timeout), chosen)
+
+    @classmethod
+    def _first_answering(cls, endpoint: Endpoint, timeout: int) -> Engine:
+        silent: list[tuple[str, BaseException]] = []
+        for host in endpoint.candidates:
+            if not Path(host.removeprefix("unix://")).exists():
+                continue
+            origin = "a Podman socket" if "podman" in host else endpoint.origin
+            candidate = Endpoint(host, context=endpoint.context, origin=origin)
+            try:
+                return cls(_connected_client(candidate, timeout), candidate)
+            except EngineUnavailable as exc:
+                silent.append((host, exc))
+        podman = [(host, exc) for host, exc in silent if "podman" in host]
+        if podman:
+            host, exc = podman[0]
+            raise EngineUnavailable(
+                f"the Podman socket {host} is present but does not answer "
+                f"({exc.message.rsplit('(', 1)[-1].rstrip(')')})",
+                "start the service: `systemctl start podman.socket`, or "
+                f"`podman system service --time=0 {host} &`",
+            )
+        if silent:
+            raise silent[0][1]
+        raise EngineUnavailable(
+            f"no container engine socket found (tried {', '.join(endpoint.candidates)})",
+            START_HINT,
+        )
+
+    def new_connection(self, timeout: int = 60) -> Engine:
+        """Another connection to the same engine (for work in another thread)."""
+        return Engine(_connected_client(self.endpoint, timeout), self.endpoint)
 
     def close(self) -> None:
         self.client.close()
+        if self._scratch is not None:
+            for leftover in self._scratch.iterdir():
+                leftover.unlink(missing_ok=True)
+            self._scratch.rmdir()
+            self._scratch = None
 
     # ---- engine facts -------------------------------------------------------------------
 
@@ -90,9 +174,22 @@ class Engine:
     def info(self) -> dict[str, Any]:
         return self._call(self.api.info)
 
+    @cached_property
+    def kind(self) -> str:
+        """``docker`` or ``podman`` (its Docker-compatible API names a "Podman Engine")."""
+        components = self.version().get("Components") or []
+        names = " ".join(str(c.get("Name", "")) for c in components)
+        return PODMAN if "Podman" in names else DOCKER
+
+    @cached_property
+    def rootless(self) -> bool:
+        """Whether the engine runs without root (then fanotify is unavailable to the sensor)."""
+        options = self.info().get("SecurityOptions") or []
+        return any("rootless" in str(option) for option in options)
+
     def published_host(self) -> str:
         """The host name where ports published by the engine can be reached."""
-        url = urlparse(endpoint())
+        url = urlparse(self.endpoint.host)
         if url.scheme in ("tcp", "http", "https", "ssh") and url.hostname:
             return url.hostname
         return "127.0.0.1"
@@ -104,7 +201,7 @@ class Engine:
             attrs = self.api.inspect_image(ref)
         except docker.errors.ImageNotFound:
             raise ImageNotFound(
-                f"image {ref!r} not found in the engine at {endpoint()}",
+                f"image {ref!r} not found in the engine at {self.endpoint.host}",
                 "check the name with `docker images`, or pull or build it first",
             ) from None
         except docker.errors.APIError as exc:
@@ -115,7 +212,7 @@ class Engine:
                 ) from None
             raise self._api_error(exc) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _unreachable(exc) from None
+            raise _unreachable(self.endpoint, exc) from None
         return ImageInfo(
             ref=ref,
             id=attrs["Id"],
@@ -165,6 +262,73 @@ class Engine:
         except docker.errors.APIError as exc:
             raise self._api_error(exc) from None
 
+    def has_image(self, ref: str) -> bool:
+        try:
+            self.api.inspect_image(ref)
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            if exc.status_code in (400, 404):
+                return False
+            raise self._api_error(exc) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unreachable(self.endpoint, exc) from None
+        return True
+
+    def pull_image(self, ref: str, platform: str | None = None) -> None:
+        """Pull ``ref`` (the variant for ``platform``, "os/arch[/variant]", when given) with the
+        credentials of the Docker CLI config; registry failures become one RegistryError."""
+        from slimmer.registry import registry_error
+
+        repo, tag = split_ref(ref)
+        digest = ref.split("@", 1)[1] if "@" in ref else None
+        try:
+            events = self.api.pull(
+                repo, tag=digest or tag, platform=platform, stream=True, decode=True
+            )
+            for event in events:
+                if "error" in event:
+                    raise registry_error("pull", ref, str(event["error"]))
+        except docker.errors.APIError as exc:
+            raise registry_error("pull", ref, str(exc.explanation or exc)) from None
+        except docker.errors.DockerException as exc:  # e.g. a credential helper failed
+            raise registry_error("pull", ref, str(exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise _unreachable(self.endpoint, exc) from None
+
+    def push_image(self, ref: str) -> str:
+        """Push the image tagged ``ref`` with the credentials of the Docker CLI config; the
+        manifest digest the registry stored."""
+        from slimmer.registry import registry_error
+
+        repo, tag = split_ref(ref)
+        digest = ""
+        try:
+            for event in self.api.push(repo, tag=tag, stream=True, decode=True):
+                if "error" in event or "errorDetail" in event:
+                    detail = event.get("errorDetail", {}).get("message") or event.get("error")
+                    raise registry_error("push", ref, str(detail))
+                digest = (event.get("aux") or {}).get("Digest") or digest
+        except docker.errors.APIError as exc:
+            raise registry_error("push", ref, str(exc.explanation or exc)) from None
+        except docker.errors.DockerException as exc:
+            raise registry_error("push", ref, str(exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise _unreachable(self.endpoint, exc) from None
+        if not digest:
+            digest = self._pushed_digest(ref)
+        return digest
+
+    def _pushed_digest(self, ref: str) -> str:
+        """The digest of a pushed image as the engine recorded it (Podman reports none in the
+        push stream)."""
+        repo, _ = split_ref(ref)
+        for entry in self.inspect_image(ref).repo_digests:
+            name, _, digest = entry.partition("@")
+            if name.removeprefix("localhost/") == repo:
+                return digest
+        raise SlimmerError(f"the engine pushed {ref} but did not say which digest it has")
+
     # ---- containers -----------------------------------------------------------------------
 
     def create_container(
@@ -187,6 +351,7 @@ class Engine:
 
         ``ports`` are container ports like ``"80/tcp"``; each is published on a random host port.
         """
+        security_opt = self._engine_security_options(security_opt)
         host_config = self.api.create_host_config(
             cap_add=cap_add or None,
             port_bindings={p: None for p in ports or []} or None,
@@ -267,7 +432,7 @@ class Engine:
         except requests.exceptions.ConnectionError as exc:
             if "timed out" in str(exc).lower() or "timeout" in type(exc.__cause__).__name__.lower():
                 return None
-            raise _unreachable(exc) from None
+            raise _unreachable(self.endpoint, exc) from None
         except requests.exceptions.ReadTimeout:
             return None
         return int(result.get("StatusCode", -1))
@@ -307,6 +472,68 @@ class Engine:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # removal already in progress
                 raise self._api_error(exc) from None
+
+    # ---- Docker and Podman ------------------------------------------------------------------
+
+    def _engine_security_options(self, options: list[str] | None) -> list[str] | None:
+        """Security options as this engine reads them. Docker takes a seccomp profile inline
+        (``seccomp={json}``, as the docker CLI sends it); Podman's compatible API opens the
+        value as a path on its host, so the profile goes to a file there (removed on close)."""
+        if not options or self.kind != PODMAN:
+            return options
+        converted = []
+        for option in options:
+            if option.startswith("seccomp={"):
+                option = "seccomp=" + str(self._scratch_file(option[len("seccomp=") :]))
+            converted.append(option)
+        return converted
+
+    def _scratch_file(self, text: str) -> Path:
+        if not self.endpoint.is_local:
+            raise SlimmerError(
+                f"the Podman engine at {self.endpoint.host} reads seccomp profiles from its own "
+                "filesystem, which slimmer cannot write to",
+                "run slimmer on the Podman host, or build with --no-verify",
+            )
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="slimmer-engine-"))
+            self._scratch.chmod(0o755)  # a rootless Podman reads it as its own user
+        handle, name = tempfile.mkstemp(dir=self._scratch, suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.chmod(name, 0o644)
+        return Path(name)
+
+    def processes(self, container: str) -> list[tuple[int, str]]:
+        """(uid, command line) of each process of a running container. Docker runs the host's
+        ps (``-o pid,uid,args``); Podman takes its own descriptors and names users, which are
+        mapped back to uids through the container's /etc/passwd."""
+        if self.kind != PODMAN:
+            top = self._call(self.api.top, container, ps_args="-o pid,uid,args")
+            uid_at = top["Titles"].index("UID")
+            args_at = top["Titles"].index("COMMAND")
+            return [(int(row[uid_at]), row[args_at]) for row in top["Processes"]]
+        top = self._call(self.api.top, container, ps_args="pid,user,args")
+        user_at = top["Titles"].index("USER")
+        args_at = top["Titles"].index("COMMAND")
+        uids = self._passwd_uids(container)
+        result = []
+        for row in top["Processes"]:
+            user = row[user_at]
+            result.append((int(user) if user.isdigit() else uids[user], row[args_at]))
+        return result
+
+    def _passwd_uids(self, container: str) -> dict[str, int]:
+        try:
+            passwd = self.read_file(container, "/etc/passwd", 1 << 20)
+        except SlimmerError:
+            return {}
+        uids = {}
+        for line in passwd.decode(errors="replace").splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and fields[2].isdigit():
+                uids.setdefault(fields[0], int(fields[2]))
+        return uids
 
     # ---- cleanup ----------------------------------------------------------------------------
 
@@ -353,7 +580,7 @@ class Engine:
         except docker.errors.APIError as exc:
             raise self._api_error(exc) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _unreachable(exc) from None
+            raise _unreachable(self.endpoint, exc) from None
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -363,7 +590,7 @@ class Engine:
         except docker.errors.APIError as exc:
             raise self._api_error(exc) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _unreachable(exc) from None
+            raise _unreachable(self.endpoint, exc) from None
 
     @staticmethod
     def _api_error(exc: docker.errors.APIError) -> SlimmerError:
@@ -371,6 +598,59 @@ class Engine:
         if isinstance(detail, bytes):
             detail = detail.decode(errors="replace")
         return SlimmerError(f"the container engine said: {_short(Exception(detail))}")
+
+
+def _connected_client(endpoint: Endpoint, timeout: int) -> docker.DockerClient:
+    """A client of ``endpoint`` that answered a ping (TLS as the endpoint says)."""
+    factory = _TlsClient if endpoint.tls is not None else docker.DockerClient
+    try:
+        client = factory(
+            base_url=endpoint.host,
+            version="auto",
+            timeout=timeout,
+            tls=_tls_config(endpoint),
+            use_ssh_client=endpoint.host.startswith("ssh://"),
+        )
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise _unreachable(endpoint, exc) from None
+    try:
+        client.ping()
+    except docker.errors.APIError as exc:
+        client.close()
+        if "HTTP request to an HTTPS server" in str(exc.explanation or exc):
+            raise EngineUnavailable(
+                f"the engine at {endpoint.host} speaks TLS and slimmer did not",
+                "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the engine's client certificates",
+            ) from None
+        raise _unreachable(endpoint, exc) from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        client.close()
+        raise _unreachable(endpoint, exc) from None
+    return client
+
+
+class _TlsApi(docker.APIClient):
+    """The SDK's API client without requests' environment settings, which would let
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace the engine's own CA in verification."""
+
+    trust_env = property(lambda self: False, lambda self, value: None)  # type: ignore[assignment]
+
+
+class _TlsClient(docker.DockerClient):
+    def __init__(self, **kwargs: Any) -> None:
+        self.api = _TlsApi(**kwargs)
+
+
+def _tls_config(endpoint: Endpoint) -> docker.tls.TLSConfig | bool:
+    tls = endpoint.tls
+    if tls is None or endpoint.is_local:
+        return False
+    client_cert = (str(tls.cert), str(tls.key)) if tls.cert and tls.key else None
+    ca = str(tls.ca) if tls.ca else None
+    try:
+        return docker.tls.TLSConfig(client_cert=client_cert, ca_cert=ca, verify=tls.verify)
+    except docker.errors.TLSParameterError as exc:
+        raise EngineUnavailable(f"TLS files for {endpoint.host}: {exc}", TLS_HINT) from None
 
 
 class ChunkReader(io.RawIOBase):

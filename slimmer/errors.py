@@ -53,3 +53,7 @@ class TargetFailed(SlimmerError):
 
 class VerificationFailed(SlimmerError):
     exit_code = EXIT_VERIFY_FAILED
+
+
+class RegistryError(SlimmerError):
+    """A registry could not be reached, refused the request, or denied a pull or push."""

@@ -40,6 +40,12 @@ SENSOR_GRACE = 5  # seconds the sensor waits after forwarding the stop signal
 # target, which runs with exactly the capabilities a plain `docker run` gives.
 PROFILING_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
 MAX_REPORT = 256 << 20
+# what the sensor cannot see when fanotify is unavailable (rootless engines, user namespaces)
+PTRACE_ONLY_MISSES = (
+    "files opened by processes the sensor does not trace (--exec commands, which the engine "
+    "starts beside the target, and health checks) are not seen; keep what they need with "
+    "--include-path"
+)
 
 
 @dataclass
@@ -159,7 +165,18 @@ def observe(
             "slimmer observes an image that works: check it with `docker run`",
         )
     observation = read_report(fetch_report(engine, container, run))
+    warnings += sensor_mode_warnings(observation)
     return ObservedRun(observation, run, plan, mode, warnings)
+
+
+def sensor_mode_warnings(observation: Observation) -> list[str]:
+    """What the observation missed because a source of the sensor was off."""
+    if observation.fanotify_mode.startswith("off"):
+        return [
+            f"fanotify was unavailable ({observation.fanotify_mode}), so the sensor watched "
+            f"with ptrace alone: {PTRACE_ONLY_MISSES}"
+        ]
+    return []
 
 
 def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:

@@ -65,3 +65,12 @@ class BuildOptions:
     oci: Path | None = None
     verify: bool = True
     seccomp_log: bool = False
+    # engines, registries and image files (docs: README "Podman", "Remote engines")
+    engine_host: str | None = None  # --engine-host; else DOCKER_HOST, contexts, sockets
+    context: str | None = None  # --context: a Docker CLI context
+    pull: bool = False  # pull the image when the engine lacks it (or has another platform)
+    platform: str | None = None  # os/arch[/variant] to pull or to pick from an image file
+    push: bool = False  # push the slim tag after a passing verification
+    push_always: bool = False  # push even when the verification failed
+    load: bool = True  # --no-load: write only --archive/--oci, never tag into the engine
+    keep: bool = False  # keep an image loaded from a file in the engine

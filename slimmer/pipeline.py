@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from slimmer.arch import sensor_arch
+from slimmer.endpoints import resolve_endpoint
 from slimmer.engine import Engine, ImageInfo
-from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
+from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
 from slimmer.observation import Observation
@@ -25,7 +27,9 @@ from slimmer.profiles import (
     write_profiles,
 )
 from slimmer.progress import Progress
-from slimmer.rebuild import build_image, default_tag
+from slimmer.rebuild import SlimImage, build_image, default_tag
+from slimmer.rebuild.archive import TarStream, docker_archive_members
+from slimmer.registry import registry_of
 from slimmer.report import (
     header,
     observation_summary,
@@ -38,6 +42,7 @@ from slimmer.report import (
 from slimmer.selection import select
 from slimmer.sensor.assets import sensor_binary
 from slimmer.session import Session, open_session
+from slimmer.sources import SourceImage, load_for_runs, prepare_source
 from slimmer.summary import RunOutcome
 from slimmer.target import Target, target_of
 from slimmer.verify import Limits, Verification, seccomp_option, verify_image
@@ -61,7 +66,8 @@ def run_profile(options: BuildOptions) -> RunOutcome:
 
 def _with_session(phases, options: BuildOptions) -> RunOutcome:
     progress = Progress()
-    engine = Engine.connect()
+    _check_delivery(options)
+    engine = Engine.connect(endpoint=resolve_endpoint(options.engine_host, options.context))
     try:
         with open_session(engine) as session:
             return phases(engine, session, options, progress)
@@ -69,23 +75,35 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
         engine.close()
 
 
-def _inspect(engine: Engine, options: BuildOptions, progress: Progress) -> tuple[ImageInfo, Target]:
+def _inspect(
+    engine: Engine, session: Session, options: BuildOptions, progress: Progress
+) -> tuple[SourceImage, Target]:
+    source = prepare_source(
+        engine,
+        session,
+        options.image,
+        progress,
+        pull=options.pull,
+        platform=options.platform,
+        keep=options.keep,
+    )
     with progress.phase("inspect", f"inspecting {options.image}"):
-        info = engine.inspect_image(options.image)
+        info = source.info
         target = target_of(info)
         user_specs(options.observe)  # a bad probe file fails before anything starts
         sensor_binary(sensor_arch(info.architecture))
-    return info, target
+    return source, target
 
 
 def _build(
     engine: Engine, session: Session, options: BuildOptions, progress: Progress
 ) -> RunOutcome:
-    info, target = _inspect(engine, options, progress)
+    source, target = _inspect(engine, session, options, progress)
+    info = source.info
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress)
+        indexing = pool.submit(_index, session, info, progress, source.fs)
         try:
             observed = _observe(engine, session, target, info, options, progress)
             with progress.phase("index_wait", "reading the image's layers"):
@@ -97,7 +115,7 @@ def _build(
             selection = select(fs, observed.observation, options.select)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
-                engine,
+                engine if options.load else None,
                 fs,
                 selection.kept,
                 tag,
@@ -105,7 +123,7 @@ def _build(
                 archive=options.archive,
                 oci=options.oci,
             )
-            slim = engine.inspect_image(tag)
+            slim = _slim_image(engine, session, built, tag, options)
         profile, artifacts = _write_profiles(observed, info, output_dir, options)
         verifications: list[Verification] = []
         if options.verify:
@@ -116,17 +134,21 @@ def _build(
                 _name_denied(
                     engine, session, slim.id, target, observed, profile, confined, progress
                 )
+        passed = all(v.passed for v in verifications)
+        pushed = _push(engine, tag, options, passed, progress)
         kept, removed = split_tree(fs, selection)
         report = header("build")
         report.update(
-            source=source_summary(info, str(fs.platform)),
+            source=_source_summary(source, str(fs.platform), engine),
             result={
                 "ref": tag,
+                "loaded": options.load,
                 "id": slim.id,
                 "size": slim.size,
                 "archive": str(options.archive) if options.archive else None,
                 "oci": str(options.oci) if options.oci else None,
                 "layer_digest": built.diff_id,
+                "pushed": pushed,
             },
             ratio=round(info.size / slim.size, 2) if slim.size else None,
             kept={
@@ -143,7 +165,9 @@ def _build(
             probes=probes_summary(observed),
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
-            warnings=_observation_warnings(observed) + selection.warnings,
+            warnings=_observation_warnings(observed)
+            + selection.warnings
+            + _push_warnings(options, passed, pushed),
             timings=_timings(progress),
         )
         report_path = write_outputs(report, selection, removed, output_dir)
@@ -160,7 +184,8 @@ def _build(
 def _profile(
     engine: Engine, session: Session, options: BuildOptions, progress: Progress
 ) -> RunOutcome:
-    info, target = _inspect(engine, options, progress)
+    source, target = _inspect(engine, session, options, progress)
+    info = source.info
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
     profile, artifacts = _write_profiles(observed, info, output_dir, options)
@@ -185,7 +210,7 @@ def _profile(
             )
     report = header("profile")
     report.update(
-        source=source_summary(info, f"{info.os}/{info.architecture}"),
+        source=_source_summary(source, f"{info.os}/{info.architecture}", engine),
         observation=observation_summary(observed.observation),
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
@@ -213,6 +238,80 @@ def _write_profiles(
     return seccomp_profile(observed.observation), artifacts
 
 
+def _check_delivery(options: BuildOptions) -> None:
+    """Options that cannot go together fail before anything starts."""
+    if not options.load and not (options.archive or options.oci):
+        raise UsageError(
+            "--no-load writes the slim image only to --archive or --oci, and neither is given",
+            "add --archive FILE or --oci FILE",
+        )
+    if (options.push or options.push_always) and not options.load:
+        raise UsageError(
+            "--push pushes the slim image from the engine, and --no-load keeps it out",
+            "drop --no-load, or push the archive: skopeo copy docker-archive:FILE docker://REF",
+        )
+
+
+def _slim_image(
+    engine: Engine, session: Session, built: SlimImage, tag: str, options: BuildOptions
+) -> ImageInfo:
+    """The slim image in the engine: its tag, or with --no-load and verification a temporary
+    load (removed when the session closes); with neither, what the archive holds."""
+    if options.load:
+        return engine.inspect_image(tag)
+    if options.verify:
+        image_id = load_for_runs(
+            engine, session, built.id, lambda tags: TarStream(docker_archive_members(built, tags))
+        )
+        return engine.inspect_image(image_id)
+    config = json.loads(built.config)
+    return ImageInfo(
+        ref=tag,
+        id=built.id,
+        repo_tags=[],
+        repo_digests=[],
+        size=built.layer_info.content_bytes,
+        config=config.get("config") or {},
+        os=config.get("os", ""),
+        architecture=config.get("architecture", ""),
+        variant=config.get("variant", ""),
+        created=config.get("created", ""),
+    )
+
+
+def _push(
+    engine: Engine, tag: str, options: BuildOptions, passed: bool, progress: Progress
+) -> dict[str, str] | None:
+    """Push the slim tag when asked, after a passing verification (or always with
+    --push-always); where it went and its digest."""
+    if not (options.push or options.push_always) or not (passed or options.push_always):
+        return None
+    with progress.phase("push", f"pushing {tag}"):
+        digest = engine.push_image(tag)
+    progress.say(f"pushed {tag}@{digest}")
+    return {"ref": tag, "digest": digest, "registry": registry_of(tag)}
+
+
+def _push_warnings(options: BuildOptions, passed: bool, pushed: dict[str, str] | None) -> list[str]:
+    if options.push and pushed is None and not passed:
+        return ["not pushed: the verification failed (--push-always pushes anyway)"]
+    return []
+
+
+def _source_summary(source: SourceImage, platform: str, engine: Engine) -> dict[str, Any]:
+    """The source image, where it came from, and the engine that ran it."""
+    summary = source_summary(source.info, platform)
+    if source.fs is not None:
+        summary["input"] = source.input
+    summary["engine"] = {
+        "kind": engine.kind,
+        "endpoint": engine.endpoint.host,
+        "context": engine.endpoint.context,
+        "rootless": engine.rootless,
+    }
+    return summary
+
+
 def _observe(
     engine: Engine,
     session: Session,
@@ -230,10 +329,15 @@ def _observe(
     return observed
 
 
-def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
+def _index(
+    session: Session, info: ImageInfo, progress: Progress, ready: ImageFs | None = None
+) -> ImageFs:
     """Read the image's save stream into an index (own engine client: this runs in a thread
-    beside the observation); stops when the session ends."""
-    engine = Engine.connect()
+    beside the observation); stops when the session ends. ``ready``: the index of an image
+    read from a file, used as it is."""
+    if ready is not None:
+        return ready
+    engine = session.engine.new_connection()
 
     def chunks() -> Iterator[bytes]:
         for chunk in engine.save_image(info.id):
@@ -260,7 +364,7 @@ def _verify_both(
     limits = Limits(options.observe.timeout, options.observe.probe_timeout)
 
     def run(name: str, security_opt: list[str] | None) -> Verification:
-        engine = Engine.connect()
+        engine = session.engine.new_connection()
         try:
             return verify_image(
                 engine, session, name, image, target, observed, limits, security_opt

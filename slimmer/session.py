@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -35,6 +35,13 @@ class Session:
         self.id = f"slimmer-{uuid.uuid4().hex[:12]}"
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
         self.cancelled = threading.Event()
+        self._cleanups: list[Callable[[], None]] = []
+
+    def on_close(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` when the session closes, after its containers and volumes are
+        removed (last registered, first run): for what cannot carry the session label, such
+        as images loaded for the run."""
+        self._cleanups.append(cleanup)
 
     def close(self) -> None:
         """Remove everything the session made; safe to call twice, never raises. What cannot
@@ -45,6 +52,11 @@ class Session:
                 self.engine.remove_session(self.id)
             except SlimmerError as exc:
                 print(f"slimmer: warning: {exc.one_line()}", file=sys.stderr)
+            while self._cleanups:
+                try:
+                    self._cleanups.pop()()
+                except SlimmerError as exc:
+                    print(f"slimmer: warning: {exc.one_line()}", file=sys.stderr)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -45,7 +45,8 @@ class SlimImage:
         return self.layer_info.digest
 
 
-Member = tuple[str, bytes | Path | None]  # name, content (a file, or None for a directory)
+Region = tuple[Path, int, int]  # a file, the offset and the size of a member's bytes in it
+Member = tuple[str, bytes | Path | Region | None]  # name, content (None: a directory)
 
 
 def docker_archive_members(image: SlimImage, tags: Sequence[str] = ()) -> list[Member]:
@@ -132,7 +133,7 @@ class TarStream(io.RawIOBase):
 
     def __init__(self, members: Sequence[Member]) -> None:
         super().__init__()
-        self._parts: list[bytes | tuple[Path, int]] = []
+        self._parts: list[bytes | tuple[Path, int, int]] = []  # bytes, or (file, size, offset)
         for name, content in members:
             if content is None:
                 self._parts.append(header(name, b"5", mode=0o755))
@@ -140,8 +141,11 @@ class TarStream(io.RawIOBase):
                 self._parts += [header(name, b"0", size=len(content)), content]
                 self._parts.append(padding(len(content)))
             else:
-                size = os.stat(content).st_size
-                self._parts += [header(name, b"0", size=size), (content, size)]
+                if isinstance(content, tuple):
+                    path, offset, size = content
+                else:
+                    path, offset, size = content, 0, os.stat(content).st_size
+                self._parts += [header(name, b"0", size=size), (path, size, offset)]
                 self._parts.append(padding(size))
         self._parts.append(END_OF_ARCHIVE)
         self._size = sum(p[1] if isinstance(p, tuple) else len(p) for p in self._parts)
@@ -165,6 +169,7 @@ class TarStream(io.RawIOBase):
             else:
                 if self._file is None:
                     self._file = open(part[0], "rb")  # noqa: SIM115 (closed below)
+                    self._file.seek(part[2])
                 got = self._file.readinto(view[: min(len(view), part[1] - self._offset)]) or 0
                 if not got and part[1] > self._offset:
                     raise OSError(f"{part[0]} changed while it was being archived")
