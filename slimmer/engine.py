@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import os
-import ssl
+import re
 import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -52,6 +52,11 @@ TLS_HINT = (
 
 
 def _unreachable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
+    if "HTTP request to an HTTPS server" in str(exc):
+        return EngineUnavailable(
+            f"the engine at {endpoint.host} speaks TLS and slimmer did not",
+            "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the engine's client certificates",
+        )
     tls_failure = _tls_failure(exc)
     if tls_failure is not None:
         return EngineUnavailable(
@@ -64,27 +69,36 @@ def _unreachable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
 
 def _tls_failure(exc: BaseException) -> str | None:
     """What went wrong in a TLS handshake, if ``exc`` (or what caused it) is one."""
+    text = _chain_text(exc)
+    if "certificate verify failed" in text:
+        return "certificate verify failed: " + _after(text, "certificate verify failed")
+    refused = ("alert unknown ca", "alert bad certificate", "alert certificate required",
+               "EOF occurred in violation of protocol", "alert handshake failure")
+    if any(marker in text for marker in refused):
+        return "the engine closed the handshake: it does not trust slimmer's client certificate"
+    if "wrong version number" in text:
+        return "the engine does not answer TLS at this address"
+    if isinstance(exc, docker.errors.TLSParameterError) or "SSLError" in text:
+        return _short(exc)
+    return None
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of ``exc`` and of the exceptions that caused it."""
+    texts = []
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
             break
-        if isinstance(seen, (ssl.SSLError, requests.exceptions.SSLError)):
-            text = str(seen)
-            for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"):
-                if marker in text:
-                    return "certificate verify failed: " + _after(text, "certificate verify failed")
-            return _short(seen)
-        if isinstance(seen, docker.errors.TLSParameterError):
-            return _short(seen)
-        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and isinstance(
-            seen.args[0], BaseException) else None)
-    return None
+        texts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return " | ".join(texts)
 
 
 def _after(text: str, marker: str) -> str:
     """The reason following ``marker`` in an OpenSSL message, e.g. "self-signed certificate"."""
     rest = text.split(marker, 1)[-1].lstrip(": ")
-    return rest.split(" (_ssl")[0].split("')")[0].strip() or "no reason given"
+    return re.split(r" \(_ssl|'\)|\)", rest, maxsplit=1)[0].strip() or "no reason given"
 
 
 def _short(exc: BaseException) -> str:
@@ -615,14 +629,6 @@ def _connected_client(endpoint: Endpoint, timeout: int) -> docker.DockerClient:
         raise _unreachable(endpoint, exc) from None
     try:
         client.ping()
-    except docker.errors.APIError as exc:
-        client.close()
-        if "HTTP request to an HTTPS server" in str(exc.explanation or exc):
-            raise EngineUnavailable(
-                f"the engine at {endpoint.host} speaks TLS and slimmer did not",
-                "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the engine's client certificates",
-            ) from None
-        raise _unreachable(endpoint, exc) from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         client.close()
         raise _unreachable(endpoint, exc) from None

@@ -97,11 +97,8 @@ def expect_get(
 
 
 def process_uids(engine: Engine, container: str) -> list[tuple[int, str]]:
-    """(uid, command line) of every process of the container, as the host sees them."""
-    top = engine.api.top(container, ps_args="-o pid,uid,args")
-    uid_at = top["Titles"].index("UID")
-    args_at = top["Titles"].index("COMMAND") if "COMMAND" in top["Titles"] else -1
-    return [(int(row[uid_at]), row[args_at]) for row in top["Processes"]]
+    """(uid, command line) of every process of the container (Docker or Podman)."""
+    return engine.processes(container)
 
 
 def stop(engine: Engine, container: str) -> int:

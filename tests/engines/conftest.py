@@ -1,0 +1,93 @@
+"""Session fixtures of the engine tests: a rootful Podman service with the fixture images loaded
+(from the Docker engine, with save/load), a second dockerd behind TLS on a loopback port, and
+the distribution registry. Each is started once per test session and removed afterwards; a
+missing tool skips locally and fails in CI."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from slimmer.engine import ChunkReader, Engine
+from tests.engines.services import (
+    Certificates,
+    PodmanService,
+    Registry,
+    ServiceUnavailable,
+    TlsEngine,
+    make_certificates,
+    podman_service,
+    registry,
+    tls_dockerd,
+)
+from tests.prereq import unavailable
+
+
+@contextlib.contextmanager
+def _started(manager: contextlib.AbstractContextManager) -> Iterator:
+    with contextlib.ExitStack() as stack:
+        try:
+            service = stack.enter_context(manager)
+        except ServiceUnavailable as exc:
+            unavailable(str(exc))
+        yield service
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[PodmanService]:
+    with _started(podman_service()) as service:
+        yield service
+
+
+def copy_image(source: Engine, ref: str, destination: Engine) -> None:
+    """`docker save REF | podman load` through the two engines' APIs."""
+    stream = io.BufferedReader(ChunkReader(source.save_image(ref)), 1 << 20)
+    destination.load_image(stream)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def podman_image(engine: Engine, fixture_image, podman: PodmanService) -> Callable[[str], str]:
+    """Factory: the fixture image NAME (built with Docker) loaded into the Podman service."""
+
+    def get(name: str) -> str:
+        ref = fixture_image(name)
+        if not podman.engine.has_image(ref):
+            copy_image(engine, ref, podman.engine)
+        return ref
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory) -> Certificates:
+    try:
+        return make_certificates(tmp_path_factory.mktemp("tls"))
+    except ServiceUnavailable as exc:
+        unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def tls_engine(certificates: Certificates) -> Iterator[TlsEngine]:
+    with _started(tls_dockerd(certificates)) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def open_registry() -> Iterator[Registry]:
+    """A registry that takes pushes without credentials."""
+    with _started(registry()) as service:
+        yield service
+
+
+def docker_config(directory: Path, auths: dict | None = None, **fields: object) -> Path:
+    """A Docker CLI config directory (for DOCKER_CONFIG) with ``auths`` and other fields."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    document = {"auths": auths or {}, **fields}
+    (directory / "config.json").write_text(json.dumps(document))
+    return directory
