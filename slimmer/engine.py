@@ -216,7 +216,8 @@ class Engine:
         except docker.errors.ImageNotFound:
             raise ImageNotFound(
                 f"image {ref!r} not found in the engine at {self.endpoint.host}",
-                "check the name with `docker images`, or pull or build it first",
+                "check the name with `docker images`, or pull or build it first (--pull pulls "
+                "it when missing)",
             ) from None
         except docker.errors.APIError as exc:
             if exc.status_code in (400, 404):

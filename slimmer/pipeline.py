@@ -135,7 +135,7 @@ def _build(
                     engine, session, slim.id, target, observed, profile, confined, progress
                 )
         passed = all(v.passed for v in verifications)
-        pushed = _push(engine, tag, options, passed, progress)
+        pushed, push_failure = _push(engine, tag, options, passed, progress)
         kept, removed = split_tree(fs, selection)
         report = header("build")
         report.update(
@@ -167,7 +167,7 @@ def _build(
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             warnings=_observation_warnings(observed)
             + selection.warnings
-            + _push_warnings(options, passed, pushed),
+            + _push_warnings(options, passed, pushed, push_failure),
             timings=_timings(progress),
         )
         report_path = write_outputs(report, selection, removed, output_dir)
@@ -177,6 +177,8 @@ def _build(
             "removed": output_dir / "removed.txt",
             **artifacts,
         }
+        if push_failure is not None:
+            raise push_failure  # after the outputs are written
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
 
@@ -281,18 +283,28 @@ def _slim_image(
 
 def _push(
     engine: Engine, tag: str, options: BuildOptions, passed: bool, progress: Progress
-) -> dict[str, str] | None:
+) -> tuple[dict[str, str] | None, SlimmerError | None]:
     """Push the slim tag when asked, after a passing verification (or always with
-    --push-always); where it went and its digest."""
+    --push-always): where it went and its digest, or why the registry refused it."""
     if not (options.push or options.push_always) or not (passed or options.push_always):
-        return None
-    with progress.phase("push", f"pushing {tag}"):
-        digest = engine.push_image(tag)
+        return None, None
+    try:
+        with progress.phase("push", f"pushing {tag}"):
+            digest = engine.push_image(tag)
+    except SlimmerError as exc:
+        return None, exc
     progress.say(f"pushed {tag}@{digest}")
-    return {"ref": tag, "digest": digest, "registry": registry_of(tag)}
+    return {"ref": tag, "digest": digest, "registry": registry_of(tag)}, None
 
 
-def _push_warnings(options: BuildOptions, passed: bool, pushed: dict[str, str] | None) -> list[str]:
+def _push_warnings(
+    options: BuildOptions,
+    passed: bool,
+    pushed: dict[str, str] | None,
+    failure: SlimmerError | None,
+) -> list[str]:
+    if failure is not None:
+        return [f"not pushed: {failure.one_line()}"]
     if options.push and pushed is None and not passed:
         return ["not pushed: the verification failed (--push-always pushes anyway)"]
     return []
