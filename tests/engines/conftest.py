@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import shutil
+import subprocess
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -85,9 +90,51 @@ def open_registry() -> Iterator[Registry]:
 
 def docker_config(directory: Path, auths: dict | None = None, **fields: object) -> Path:
     """A Docker CLI config directory (for DOCKER_CONFIG) with ``auths`` and other fields."""
-    import json
-
     directory.mkdir(parents=True, exist_ok=True)
     document = {"auths": auths or {}, **fields}
     (directory / "config.json").write_text(json.dumps(document))
     return directory
+
+
+@dataclass
+class ImageFiles:
+    image_id: str
+    name: str  # the tag the docker-archive records
+    docker_archive: Path
+    oci_dir: Path
+    oci_archive: Path
+
+
+def skopeo(*args: str) -> None:
+    if shutil.which("skopeo") is None:
+        unavailable("skopeo is not installed (scripts/install-deps.sh --test installs it)")
+    done = subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="session")
+def image_files(engine: Engine, fixture_image, tmp_path_factory) -> Iterator[ImageFiles]:
+    directory = tmp_path_factory.mktemp("image-files")
+    unique = uuid.uuid4().hex[:12]
+    name = f"slimmer-test/from-file:{unique}"
+    session = f"slimmer-test-{unique}"
+    container = engine.create_container(fixture_image("batch"), session=session)
+    try:
+        engine.api.commit(container, repository="slimmer-test/from-file", tag=unique,
+                          changes=[f"LABEL io.slimmer.test={unique}"])
+    finally:
+        engine.remove_session(session)
+    image_id = engine.inspect_image(name).id
+    archive = directory / "batch.tar"
+    try:
+        with archive.open("wb") as out:
+            for chunk in engine.save_image(name):
+                out.write(chunk)
+    finally:
+        engine.remove_image(name)
+    assert not engine.has_image(image_id)
+    skopeo("copy", f"docker-archive:{archive}", f"oci:{directory / 'layout'}:latest")
+    skopeo("copy", f"docker-archive:{archive}", f"oci-archive:{directory / 'batch.oci.tar'}")
+    yield ImageFiles(image_id, name, archive, directory / "layout", directory / "batch.oci.tar")
+    if engine.has_image(image_id):  # a failed test may leave it; never another test's
+        engine.remove_image(image_id)

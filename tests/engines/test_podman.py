@@ -127,3 +127,22 @@ def test_podman_socket_present_but_silent(tmp_path: Path) -> None:
     assert len(lines) == 1, done.stderr
     assert "Podman socket unix:///run/podman/podman.sock is present but does not answer" in lines[0]
     assert "podman system service" in lines[0] and "systemctl start podman.socket" in lines[0]
+
+
+def test_image_file_in_on_podman(podman: PodmanService, image_files, tmp_path: Path) -> None:
+    """A docker-archive built on Podman: loaded for the runs (Podman names it localhost/...),
+    removed afterwards."""
+    assert not podman.engine.has_image(image_files.image_id)
+    tag = f"slimmer-podman/from-file.slim:{tmp_path.name[-12:].lower()}"
+    try:
+        done = slimmer("build", f"docker-archive:{image_files.docker_archive}", "--engine-host",
+                       podman.socket, "--tag", tag, "--json", "--output-dir",
+                       str(tmp_path / "out"))
+        assert done.returncode == 0, done.stderr
+        assert summary(done)["verdict"] == "passed"
+        assert not podman.engine.has_image(image_files.image_id)
+        listed = podman.podman("images", "--format", "{{.Repository}}").stdout
+        assert "slimmer-tmp" not in listed, listed
+        CHECKS["batch"](podman.engine, tag)
+    finally:
+        podman.engine.remove_image(tag)
