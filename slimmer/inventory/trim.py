@@ -50,12 +50,18 @@ class DatabasePlan:
 
 
 def package_files(fs, package: Package) -> list[str]:
-    """The package's paths that the image holds as something other than a directory."""
+    """The package's paths that the image holds as something other than a directory (or a
+    symlink to one: merged /usr turns the /lib a package lists as a directory into a link)."""
     found = []
     for path in package.files:
         entry = fs.lookup(path)
-        if entry is not None and entry.type is not EntryType.DIR:
-            found.append(path)
+        if entry is None or entry.type is EntryType.DIR:
+            continue
+        if entry.type is EntryType.SYMLINK:
+            target = fs.resolve(path).entry
+            if target is not None and target.type is EntryType.DIR:
+                continue
+        found.append(path)
     return found
 
 

@@ -24,7 +24,9 @@ def sbom_documents(spec: str, formats: list[str], workdir: Path | None = None) -
             engine = Engine.connect()
         with open_image(spec, work, engine=engine) as fs:
             inventory = read_inventory(fs)
-            subject = make_subject(fs, inventory, _name(spec), fs.digest)
+            is_file = engine is None
+            name = Path(spec).name if is_file else spec
+            subject = make_subject(fs, inventory, name, fs.digest, tagged=not is_file)
             return render(subject, formats)
     finally:
         if engine is not None:
@@ -43,11 +45,6 @@ def write_sbom(documents: dict[str, bytes], output: Path | None) -> list[Path]:
         output.write_bytes(data)
         return [output]
     return list(write_documents(documents, output).values())
-
-
-def _name(spec: str) -> str:
-    path = Path(spec)
-    return path.name if path.exists() else spec
 
 
 __all__ = ["FILES", "sbom_documents", "write_sbom"]

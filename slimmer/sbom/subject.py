@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from slimmer import __version__
 from slimmer.imagefs.model import EntryType
 from slimmer.inventory import Inventory, OsInfo, Package
+from slimmer.inventory.trim import package_files
 
 CHUNK = 1 << 20
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -70,20 +71,23 @@ def make_subject(
     ref: str,
     source_digest: str,
     kept: Collection[str] | None = None,
+    tagged: bool = True,
 ) -> Subject:
-    """The subject for the image ``fs`` (``kept`` None) or for the subset ``kept`` of it (the
-    slim image): packages with at least one regular file there, and those files' hashes."""
+    """The subject for the image ``fs`` (``kept`` None: every package of the inventory) or for
+    the subset ``kept`` of it (the slim image: the packages keeping at least one path, as its
+    trimmed database does), with their regular files and those files' hashes. ``ref`` names
+    the image ("repo:tag", or with ``tagged`` off a name that has no tag: a file's)."""
     entries = []
     for package in inventory.packages:
-        files = sorted(
-            path
-            for path in set(package.files)
-            if (kept is None or path in kept) and _is_regular(fs, path)
-        )
-        if files or (kept is None and not package.files):
-            entries.append(PackageEntry(package, tuple(files)))
+        present = package_files(fs, package)  # what the image holds, directories aside
+        if kept is not None:
+            present = [p for p in present if p in kept]
+            if not present:
+                continue  # the slim image carries none of it: not in its SBOM
+        files = sorted(p for p in set(present) if _is_regular(fs, p))
+        entries.append(PackageEntry(package, tuple(files)))
     hashes = file_hashes(fs, {p for e in entries for p in e.files})
-    name, version = split_name(ref)
+    name, version = split_name(ref) if tagged else (ref, "")
     return Subject(
         name=name,
         version=version,

@@ -172,6 +172,7 @@ DEBIAN = layer(
         file("usr/share/doc/foo-tools/copyright", DEP5),
         directory("var/lib/dpkg/info/"),
         file("var/lib/dpkg/status", DPKG_STATUS),
+        file("var/lib/dpkg/info/format", b"1\n"),
         file("var/lib/dpkg/info/libfoo1:amd64.list", FOO_LIST),
         file("var/lib/dpkg/info/libfoo1:amd64.md5sums", FOO_MD5),
         file("var/lib/dpkg/info/libfoo1:amd64.postinst", b"#!/bin/sh\n"),
