@@ -79,3 +79,21 @@ def test_apk_installed_is_cut_to_kept_files(tmp_path) -> None:
         "C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\no:musl\nF:lib\n"
         "R:ld-musl-x86_64.so.1\nZ:Q1xyz=\n"
     )
+
+
+def test_selection_rule_keeps_identity_and_database_as_rule(debian) -> None:
+    from slimmer.selection.keeper import RULE, Keeper, Reason
+    from slimmer.selection.rules import keep_package_database
+
+    fs, inventory = debian
+    keeper = Keeper(fs)
+    keeper.keep("/usr/lib/x86_64-linux-gnu/libfoo.so.1", Reason("trace", "open"))
+    plan = keep_package_database(keeper, inventory, carry_database=True)
+    assert plan is not None and [k.package.name for k in plan.kept] == ["libfoo1"]
+    for path in ("/etc/os-release", "/usr/lib/os-release", "/etc/debian_version", *plan.paths):
+        assert keeper.kept[path].kind == RULE, path
+    assert "/var/lib/dpkg/info/foo-tools.list" not in keeper.kept
+
+    bare = Keeper(fs)
+    assert keep_package_database(bare, inventory, carry_database=False) is None
+    assert "/etc/os-release" in bare.kept and "/var/lib/dpkg/status" not in bare.kept
