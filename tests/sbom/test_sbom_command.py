@@ -76,3 +76,16 @@ def test_a_corrupt_file_is_a_one_line_error(tmp_path) -> None:
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1, done.stderr
     assert not list((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.docker
+def test_sbom_of_an_engine_image(engine, fixture_image, tmp_path) -> None:
+    ref = fixture_image("batch")
+    done = slimmer("sbom", ref, "--format", "spdx", tmpdir=tmp_path / "tmp")
+    assert done.returncode == 0, done.stderr
+    document = assert_valid_spdx(done.stdout.encode())
+    name, _, tag = ref.rpartition(":")
+    assert document["name"] == f"{name}:{tag}"
+    purls = [p["externalRefs"][0]["referenceLocator"] for p in document["packages"][1:]]
+    assert any(p.startswith("pkg:deb/debian/coreutils@") for p in purls)
+    assert not list((tmp_path / "tmp").iterdir()), "temporary files left behind"
