@@ -52,6 +52,7 @@ class SelectOptions:
     include_exes: list[str] = field(default_factory=list)
     include_shell: bool = False
     excludes: list[str] = field(default_factory=list)
+    package_db: bool = True  # carry the trimmed package database (--no-package-db)
 
 
 @dataclass
@@ -65,3 +66,5 @@ class BuildOptions:
     oci: Path | None = None
     verify: bool = True
     seccomp_log: bool = False
+    sbom_format: str = "both"  # cyclonedx | spdx | both | none
+    attach_sbom: bool = False
