@@ -52,6 +52,7 @@ class SelectOptions:
     include_exes: list[str] = field(default_factory=list)
     include_shell: bool = False
     excludes: list[str] = field(default_factory=list)
+    package_db: bool = True  # carry the trimmed package database (--no-package-db)
 
 
 @dataclass
@@ -74,3 +75,5 @@ class BuildOptions:
     push_always: bool = False  # push even when the verification failed
     load: bool = True  # --no-load: write only --archive/--oci, never tag into the engine
     keep: bool = False  # keep an image loaded from a file in the engine
+    sbom_format: str = "both"  # cyclonedx | spdx | both | none
+    attach_sbom: bool = False

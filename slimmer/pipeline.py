@@ -16,6 +16,7 @@ from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
+from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions
@@ -39,7 +40,8 @@ from slimmer.report import (
     verification_summary,
     write_outputs,
 )
-from slimmer.selection import select
+from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_documents
+from slimmer.selection import Selection, select
 from slimmer.sensor.assets import sensor_binary
 from slimmer.session import Session, open_session
 from slimmer.sources import SourceImage, load_for_runs, prepare_source
@@ -112,7 +114,9 @@ def _build(
             session.cancelled.set()  # stops the reader if it is still running
     with fs:  # its spool directory goes when the build is done
         with progress.phase("select", "selecting what to keep"):
-            selection = select(fs, observed.observation, options.select)
+            inventory = read_inventory(fs)
+            selection = select(fs, observed.observation, options.select, inventory)
+        packages = _slim_packages(fs, inventory, selection, tag, options, progress)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine if options.load else None,
@@ -122,6 +126,8 @@ def _build(
                 session.workdir,
                 archive=options.archive,
                 oci=options.oci,
+                labels=packages.labels,
+                contents=packages.contents,
             )
             slim = _slim_image(engine, session, built, tag, options)
         profile, artifacts = _write_profiles(observed, info, output_dir, options)
@@ -165,6 +171,7 @@ def _build(
             probes=probes_summary(observed),
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
+            packages=packages.report,
             warnings=_observation_warnings(observed)
             + selection.warnings
             + _push_warnings(options, passed, pushed, push_failure),
@@ -176,11 +183,33 @@ def _build(
             "kept": output_dir / "kept.txt",
             "removed": output_dir / "removed.txt",
             **artifacts,
+            **write_documents(packages.documents, output_dir),
         }
         if push_failure is not None:
             raise push_failure  # after the outputs are written
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+
+
+def _slim_packages(
+    fs: ImageFs,
+    inventory: Inventory,
+    selection: Selection,
+    tag: str,
+    options: BuildOptions,
+    progress: Progress,
+) -> SlimPackages:
+    """The trimmed package database, the SBOM documents and their labels for the slim image."""
+    with progress.phase("packages", "trimming the package database, writing the SBOM"):
+        return slim_packages(
+            fs,
+            inventory,
+            selection.kept,
+            selection.package_plan,
+            tag,
+            formats_of(options.sbom_format),
+            options.attach_sbom,
+        )
 
 
 def _profile(
