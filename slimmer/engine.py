@@ -197,9 +197,23 @@ class Engine:
 
     @cached_property
     def rootless(self) -> bool:
-        """Whether the engine runs without root (then fanotify is unavailable to the sensor)."""
+        """Whether the engine runs without root (then fanotify is unavailable to the sensor).
+        Docker says so in its security options; Podman's compatible API does not, its own
+        API does (``/libpod/info``)."""
+        if self.kind == PODMAN:
+            return bool(self._libpod("info").get("host", {}).get("security", {}).get("rootless"))
         options = self.info().get("SecurityOptions") or []
         return any("rootless" in str(option) for option in options)
+
+    def _libpod(self, path: str) -> dict[str, Any]:
+        """GET a path of Podman's own API (beside its Docker-compatible one)."""
+        components = self.version().get("Components") or [{}]
+        version = (components[0].get("Details") or {}).get("APIVersion") or "4.0.0"
+        url = f"{self.api.base_url}/v{version}/libpod/{path}"
+        response = self._call(self.api.get, url, timeout=30)
+        if response.status_code != 200:
+            raise SlimmerError(f"Podman's API answered {response.status_code} for {path}")
+        return response.json()
 
     def published_host(self) -> str:
         """The host name where ports published by the engine can be reached."""

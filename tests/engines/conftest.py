@@ -27,6 +27,7 @@ from tests.engines.services import (
     make_certificates,
     podman_service,
     registry,
+    rootless_podman_service,
     tls_dockerd,
 )
 from tests.prereq import unavailable
@@ -45,6 +46,12 @@ def _started(manager: contextlib.AbstractContextManager) -> Iterator:
 @pytest.fixture(scope="session")
 def podman() -> Iterator[PodmanService]:
     with _started(podman_service()) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def rootless_podman() -> Iterator[PodmanService]:
+    with _started(rootless_podman_service()) as service:
         yield service
 
 

@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import pwd
 import random
 import secrets
 import shutil
@@ -92,12 +93,12 @@ class PodmanService:
     socket: str  # unix:///...
     engine: Engine
     env: dict[str, str]  # CONTAINERS_CONF and friends, for running the podman CLI beside it
-    storage: list[str]  # the podman CLI's global storage options of this service
+    command: list[str]  # the podman CLI on this service's storage (as its user)
 
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the podman CLI on this service's storage."""
         return subprocess.run(
-            ["podman", *self.storage, *args],
+            [*self.command, *args],
             env=self.env, capture_output=True, text=True, check=check, timeout=600,
         )
 
@@ -121,7 +122,7 @@ def podman_service(wait: float = 60) -> Iterator[PodmanService]:
             start_new_session=True,
         )
     engine = None
-    service = PodmanService(socket_url, None, env, storage)  # type: ignore[arg-type]
+    service = PodmanService(socket_url, None, env, ["podman", *storage])  # type: ignore[arg-type]
     try:
         engine = _wait_engine(Endpoint(socket_url, origin="test"), process, log, wait)
         service.engine = engine
@@ -133,6 +134,79 @@ def podman_service(wait: float = 60) -> Iterator[PodmanService]:
         # containers, images and their mounts of this storage only
         service.podman("system", "reset", "--force", check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def rootless_podman_service(wait: float = 60) -> Iterator[PodmanService]:
+    """`podman system service` run by a user created for it (with subordinate ids from
+    useradd), so Podman is rootless: its containers live in a user namespace, where fanotify
+    is refused. The service runs in a mount namespace of its own where /dev/net/tun is a node
+    with mode 0666 (what udev gives it; slirp4netns opens it as the user), so the host's
+    device is untouched. The user, its processes and its storage are removed afterwards."""
+    _need("podman", "newuidmap", "newgidmap", "slirp4netns", "useradd", "userdel", "runuser",
+          "unshare", "mknod")
+    if os.geteuid() != 0:
+        raise ServiceUnavailable("a rootless Podman test needs root to create its user")
+    if not Path("/dev/net/tun").exists():
+        raise ServiceUnavailable("no /dev/net/tun on this machine: slirp4netns needs it")
+    base = Path(tempfile.mkdtemp(prefix="slimmer-rl-", dir="/tmp"))
+    base.chmod(0o755)
+    user = f"slimrl{secrets.token_hex(3)}"
+    subprocess.run(["useradd", "--create-home", "--home-dir", str(base / "home"), "--shell",
+                    "/usr/sbin/nologin", user], check=True, capture_output=True)
+    process = None
+    engine = None
+    uid = -1
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+        if f"{user}:" not in Path("/etc/subuid").read_text():
+            raise ServiceUnavailable("useradd gave the test user no subordinate ids")
+        run = base / "run"
+        run.mkdir(mode=0o700)
+        os.chown(run, uid, uid)
+        conf = base / "containers.conf"
+        conf.write_text(CONTAINERS_CONF)
+        conf.chmod(0o644)
+        (base / "dev").mkdir()
+        env = {"HOME": str(base / "home"), "XDG_RUNTIME_DIR": str(run),
+               "CONTAINERS_CONF": str(conf), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        as_user = ["runuser", "-u", user, "--", "env", *(f"{k}={v}" for k, v in env.items())]
+        socket_url = f"unix://{run / 'podman.sock'}"
+        dev = base / "dev"
+        script = (f"mount -t tmpfs tmpfs {dev} && mknod -m 666 {dev}/tun c 10 200 && "
+                  f"mount --bind {dev}/tun /dev/net/tun && exec \"$@\"")
+        log = base / "service.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                 *as_user, "podman", "system", "service", "--time=0", socket_url],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        engine = _wait_engine(Endpoint(socket_url, origin="test"), process, log, wait)
+        yield PodmanService(socket_url, engine, dict(os.environ), [*as_user, "podman"])
+    finally:
+        if engine is not None:
+            engine.close()
+        if process is not None:
+            _stop(process)
+        if uid >= 0:
+            subprocess.run(["runuser", "-u", user, "--", "env", f"HOME={base / 'home'}",
+                            f"XDG_RUNTIME_DIR={base / 'run'}", "podman", "system", "reset",
+                            "--force"], capture_output=True, check=False, timeout=300)
+            _kill_processes_of(uid)
+        subprocess.run(["userdel", "--remove", user], capture_output=True, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _kill_processes_of(uid: int) -> None:
+    """SIGKILL, by pid, every process of ``uid`` (a user the test created: Podman's pause
+    process, conmon, slirp4netns)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    os.kill(int(entry.name), signal.SIGKILL)
 
 
 # ---- TLS dockerd -------------------------------------------------------------------------------
