@@ -20,6 +20,11 @@ if [ "${1:-}" = "--test" ]; then
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
   command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)   # the JVM fixture's class
+  # tests/engines: Podman's API service (rootless: uidmap, slirp4netns), the distribution
+  # registry, skopeo (image files, digests), ip (the TLS test engine's bridge)
+  for pkg in podman uidmap slirp4netns docker-registry skopeo iproute2; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
