@@ -128,7 +128,9 @@ class Engine:
     def __init__(self, client: docker.DockerClient, endpoint: Endpoint | None = None) -> None:
         self.client = client
         self.api = client.api
-        self.endpoint = endpoint or Endpoint(str(client.api.base_url), origin="a client")
+        self.endpoint = endpoint or Endpoint(
+            str(getattr(client.api, "base_url", "an engine client")), origin="a client"
+        )
         self._scratch: Path | None = None  # files the engine reads from the host (Podman)
 
     @classmethod

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from slimmer.engine import Engine
+from slimmer.imagefs import open_image
 from tests.e2e.helpers import slimmer, summary
 from tests.engines.conftest import docker_config
 from tests.engines.services import Registry, free_port, registry
@@ -190,6 +191,36 @@ def test_platform_picks_the_variant(
     finally:
         engine.remove_image(tag)
         engine.remove_image(listed)
+
+
+def test_platform_picks_the_variant_of_an_oci_layout(
+    engine: Engine, manifest_list: tuple[str, dict[str, str]], tmp_path: Path, unique: str
+) -> None:
+    """The manifest list copied whole into an OCI layout (skopeo --all): --platform picks."""
+    listed, ids = manifest_list
+    layout = tmp_path / "multi"
+    done = subprocess.run(["skopeo", "copy", "--all", "--src-tls-verify=false",
+                           f"docker://{listed}", f"oci:{layout}:multi"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    tag = f"slimmer-test/multi-oci.slim:{unique}"
+    try:
+        out = tmp_path / "out"
+        done = slimmer("build", f"oci:{layout}", "--platform", "linux/amd64", "--tag", tag,
+                       "--json", "--output-dir", str(out))
+        assert done.returncode == 0, done.stderr
+        assert summary(done)["verdict"] == "passed"  # the batch job: the amd64 variant
+        source = json.loads((out / "report.json").read_text())["source"]
+        assert source["platform"] == "linux/amd64"
+        # skopeo rewrote the config as OCI: the id differs, the contents do not
+        assert source["id"] not in ids.values()
+        # the arm64 variant is there too, and is what --platform linux/arm64 reads
+        with open_image(layout, tmp_path / "work", platform="linux/arm64") as fs:
+            entry = fs.lookup("/platform")
+            assert str(fs.platform) == "linux/arm64/v8" and entry is not None
+            assert fs.open(entry).read() == b"arm64\n"
+    finally:
+        engine.remove_image(tag)
 
 
 @pytest.fixture(scope="module")
