@@ -18,7 +18,13 @@ import click
 
 from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError
-from slimmer.options import BuildOptions, ContinueAfter, ObserveOptions, SelectOptions
+from slimmer.options import (
+    BuildOptions,
+    ContinueAfter,
+    ObserveOptions,
+    SelectOptions,
+    parse_size,
+)
 from slimmer.session import Terminated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -171,6 +177,13 @@ def cli() -> None:
     metavar="GLOB",
     help="Never keep paths matching GLOB (applied last).",
 )
+@click.option(
+    "--max-layer-bytes",
+    default="32G",
+    show_default=True,
+    metavar="SIZE",
+    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes).",
+)
 def build(**kwargs: Any) -> int:
     """Observe IMAGE, keep what it uses, write a slim image and verify it."""
     from slimmer.pipeline import run_build
@@ -193,6 +206,7 @@ def build(**kwargs: Any) -> int:
         oci=kwargs.pop("oci"),
         verify=kwargs.pop("verify"),
         seccomp_log=kwargs.pop("seccomp_log"),
+        max_layer_bytes=parse_size(kwargs.pop("max_layer_bytes"), "--max-layer-bytes"),
     )
     outcome = run_build(options)
     print_summary(outcome, as_json=as_json)
