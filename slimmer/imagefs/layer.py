@@ -347,7 +347,7 @@ def _entry(path: str, kind: EntryType, member: Member) -> Entry:
     return Entry(
         path=path,
         type=kind,
-        mode=member.mode,
+        mode=0o777 if kind is EntryType.SYMLINK else member.mode,  # as Linux shows any symlink
         uid=member.uid,
         gid=member.gid,
         uname=member.uname,
