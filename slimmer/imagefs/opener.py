@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from slimmer.engine import Engine
-from slimmer.errors import ImageFormatError
+from slimmer.errors import ImageFormatError, SlimmerError
 from slimmer.imagefs.index import ImageFs
 from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob
 from slimmer.imagefs.layout import locate, wanted_platform
@@ -133,9 +133,25 @@ def _index(
             tree=merge([b.diff for b in blobs]),
             owned=spool,
         )
+    except SlimmerError as exc:  # names from the archive may hold any bytes: show them escaped
+        shutil.rmtree(spool, ignore_errors=True)
+        exc.message, exc.hint = printable(exc.message), printable(exc.hint)
+        raise
+    except OSError as exc:  # the archive or layout itself cannot be read
+        shutil.rmtree(spool, ignore_errors=True)
+        raise SlimmerError(
+            printable(f"cannot read the image: {exc}"), "check the path and its permissions"
+        ) from None
     except BaseException:
         shutil.rmtree(spool, ignore_errors=True)
         raise
+
+
+def printable(text: str) -> str:
+    """``text`` with what a terminal cannot take (surrogate escapes of undecodable bytes,
+    control characters) written as escapes."""
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in escaped)
 
 
 def _as_path(spec: str | os.PathLike[str]) -> Path | None:

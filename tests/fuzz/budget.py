@@ -48,7 +48,9 @@ def own_error_or_result(call: Callable[[], T]) -> T | SlimmerError:
         try:
             return call()
         except SlimmerError as exc:
-            assert exc.message and "\n" not in exc.one_line()
+            line = exc.one_line()
+            assert exc.message and line.isprintable(), line
+            line.encode("utf-8")  # printable on any UTF-8 terminal
             return exc
     finally:
         peak = tracemalloc.get_traced_memory()[1]

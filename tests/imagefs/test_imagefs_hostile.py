@@ -491,3 +491,24 @@ def test_values_from_the_last_link_header_win(tmp_path: Path) -> None:
             entry = fs.lookup(path)
             assert (entry.mode, entry.uid) == (0o700, 3), path
             assert entry.xattrs == {"user.a": b"1", "user.b": b"2"}, path
+
+
+def test_names_from_the_archive_are_shown_escaped(tmp_path: Path) -> None:
+    """A name with a newline or an undecodable byte cannot break the one-line error."""
+    edit = lambda m: m[0]["Layers"].__setitem__(0, "x\n\udce9/layer.tar")  # noqa: E731
+    archive = _docker_archive_with(tmp_path, edit)
+    with pytest.raises(ImageFormatError) as caught:
+        open_image(archive, tmp_path / "work")
+    assert caught.value.message == f"{archive}: x\\n\\udce9/layer.tar is missing"
+    assert caught.value.one_line().isprintable()
+
+
+def test_an_unreadable_archive_is_a_slimmer_error(tmp_path: Path) -> None:
+    from slimmer.errors import SlimmerError
+
+    missing = tmp_path / "gone.tar"
+    missing.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(SlimmerError) as caught:
+        open_image(missing, tmp_path / "work")
+    assert caught.value.message.startswith("cannot read the image: [Errno 2]")
+    assert list((tmp_path / "work").iterdir()) == []
