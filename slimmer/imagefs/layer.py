@@ -218,6 +218,7 @@ class _DiffBuilder:
         if path == "/":
             if member.typeflag != b"5":
                 raise TarError("the image root is not a directory", member.name)
+            check_values(member)
             self.entries["/"] = _entry("/", EntryType.DIR, member)
             return
         if "/" + WHITEOUT in path and self._whiteout(path, member):

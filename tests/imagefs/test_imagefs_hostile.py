@@ -107,6 +107,10 @@ LAYER_CASES = {
         raw_layer(pax_header(pax_record(b"uid", b"3000000000")), A),
         f"entry 'a': uid 3000000000 is outside {ID_RANGE}",
     ),
+    "root directory owned by uid -1": (
+        raw_layer((with_field(raw_header(b"./", b"5"), 108, BASE256_MINUS_ONE), b"")),
+        f"entry './': uid -1 is outside {ID_RANGE}",
+    ),
     "gid 2^31": (
         raw_layer(pax_header(pax_record(b"gid", b"2147483648")), A),
         f"entry 'a': gid 2147483648 is outside {ID_RANGE}",
