@@ -129,7 +129,7 @@ def ingest(
     kind = sniff(head)
     if kind not in ("tar", "gzip", "zstd"):
         raise ImageFormatError(
-            f"layer {label} is {kind}, not a tar, gzip or zstd stream",
+            printable(f"layer {label} is {kind}, not a tar, gzip or zstd stream"),
             "slimmer reads uncompressed, gzip and zstd layers; recompress the image",
         )
     stream: Reader = Prefixed(head, raw)
@@ -177,10 +177,17 @@ def _read_all(tar: Tee) -> LayerDiff:
 def layer_error(label: str, exc: TarError) -> ImageFormatError:
     if isinstance(exc, TooLarge):
         return ImageFormatError(
-            f"layer {label} is larger than {exc.limit} bytes uncompressed",
+            printable(f"layer {label} is larger than {exc.limit} bytes uncompressed"),
             "it may be a decompression bomb; if the image is trusted, raise --max-layer-bytes",
         )
-    return ImageFormatError(f"layer {label}, {exc.where()}: {exc.message}", HINT)
+    return ImageFormatError(printable(f"layer {label}, {exc.where()}: {exc.message}"), HINT)
+
+
+def printable(text: str) -> str:
+    """``text`` with what a terminal cannot take (surrogate escapes of undecodable bytes,
+    control characters) written as escapes."""
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in escaped)
 
 
 def read_diff(reader: TarReader) -> LayerDiff:

@@ -13,7 +13,7 @@ from typing import Any
 from slimmer.engine import Engine
 from slimmer.errors import ImageFormatError, SlimmerError
 from slimmer.imagefs.index import ImageFs
-from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob
+from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob, printable
 from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.merge import merge
 from slimmer.imagefs.model import Platform
@@ -145,13 +145,6 @@ def _index(
     except BaseException:
         shutil.rmtree(spool, ignore_errors=True)
         raise
-
-
-def printable(text: str) -> str:
-    """``text`` with what a terminal cannot take (surrogate escapes of undecodable bytes,
-    control characters) written as escapes."""
-    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in escaped)
 
 
 def _as_path(spec: str | os.PathLike[str]) -> Path | None:
