@@ -18,7 +18,13 @@ import click
 
 from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError
-from slimmer.options import BuildOptions, ContinueAfter, ObserveOptions, SelectOptions
+from slimmer.options import (
+    BuildOptions,
+    ContinueAfter,
+    ObserveOptions,
+    SelectOptions,
+    parse_size,
+)
 from slimmer.session import Terminated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -189,6 +195,13 @@ def cli() -> None:
     is_flag=True,
     help="Also write the SBOM into the slim image under /usr/share/slimmer/.",
 )
+@click.option(
+    "--max-layer-bytes",
+    default="32G",
+    show_default=True,
+    metavar="SIZE",
+    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes).",
+)
 def build(**kwargs: Any) -> int:
     """Observe IMAGE, keep what it uses, write a slim image and verify it."""
     from slimmer.pipeline import run_build
@@ -214,6 +227,7 @@ def build(**kwargs: Any) -> int:
         seccomp_log=kwargs.pop("seccomp_log"),
         sbom_format=kwargs.pop("sbom_format"),
         attach_sbom=kwargs.pop("attach_sbom"),
+        max_layer_bytes=parse_size(kwargs.pop("max_layer_bytes"), "--max-layer-bytes"),
     )
     outcome = run_build(options)
     print_summary(outcome, as_json=as_json)

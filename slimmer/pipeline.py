@@ -87,7 +87,7 @@ def _build(
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress)
+        indexing = pool.submit(_index, session, info, progress, options.max_layer_bytes)
         try:
             observed = _observe(engine, session, target, info, options, progress)
             with progress.phase("index_wait", "reading the image's layers"):
@@ -259,7 +259,7 @@ def _observe(
     return observed
 
 
-def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
+def _index(session: Session, info: ImageInfo, progress: Progress, max_layer_bytes: int) -> ImageFs:
     """Read the image's save stream into an index (own engine client: this runs in a thread
     beside the observation); stops when the session ends."""
     engine = Engine.connect()
@@ -272,7 +272,12 @@ def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
 
     try:
         with progress.timed("index"):
-            return open_stream(chunks(), session.workdir, label=f"the save stream of {info.ref}")
+            return open_stream(
+                chunks(),
+                session.workdir,
+                label=f"the save stream of {info.ref}",
+                max_layer_bytes=max_layer_bytes,
+            )
     finally:
         engine.close()
 
