@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slimmer.errors import UsageError
+from slimmer.runsettings import RunSettings
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,16 @@ class SelectOptions:
     include_exes: list[str] = field(default_factory=list)
     include_shell: bool = False
     excludes: list[str] = field(default_factory=list)
+    mount_points: list[str] = field(default_factory=list)  # the user's: contents never kept
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """Run the target as a service of a compose file, its dependencies started by Compose."""
+
+    file: Path
+    service: str
+    project: str | None = None  # None: a project of slimmer's own, removed at the end
 
 
 @dataclass
@@ -65,3 +76,5 @@ class BuildOptions:
     oci: Path | None = None
     verify: bool = True
     seccomp_log: bool = False
+    run: RunSettings = field(default_factory=RunSettings)
+    compose: ComposeOptions | None = None

@@ -37,7 +37,7 @@ class Session:
     def close(self) -> None:
         """Remove everything the session made; safe to call twice, never raises."""
         self.cancelled.set()
-        with _signals_deferred():
+        with signals_deferred():
             with contextlib.suppress(Exception):
                 self.engine.remove_session(self.id)
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -75,7 +75,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Ignore SIGINT/SIGTERM while cleaning up, so a second Ctrl-C cannot leave debris."""
     if threading.current_thread() is not threading.main_thread():
         yield

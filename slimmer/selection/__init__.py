@@ -48,6 +48,9 @@ def select(fs, observation: Observation, options: SelectOptions) -> Selection:
     dropped = apply_excludes(keeper, options.excludes)
     if dropped:
         warnings.append(f"--exclude removed {dropped} paths that would have been kept")
+    mounted = apply_excludes(keeper, [f"{m.rstrip('/')}/*" for m in options.mount_points])
+    if mounted:
+        warnings.append(f"{mounted} paths under your mount points were left out of the image")
     keeper.add_parents()
     unresolved = sorted(set(closure.unresolved) | set(late.unresolved))
     warnings += [f"library {name} needed by {by} not found in the image" for name, by in unresolved]
