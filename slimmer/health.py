@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from slimmer.engine import Engine
+from slimmer.observation import Observation
 from slimmer.runner import CommandResult
 from slimmer.runsettings import NANOSECONDS, HealthCheck
 
@@ -80,3 +81,16 @@ def wait_healthy(
         if time.monotonic() > deadline:
             return f"{name} not healthy after {wait_bound(check):.0f}s (status {status})"
         time.sleep(POLL)
+
+
+def merge_traced(observation: Observation, traced: Observation) -> None:
+    """Add what the check's own sensor run saw (syscalls, path lookups, files, execs, sockets)
+    to the target's observation, so the profiles and the selection cover the check too."""
+    for abi, names in traced.syscalls.items():
+        counts = observation.syscalls.setdefault(abi, {})
+        for name, count in names.items():
+            counts[name] = counts.get(name, 0) + count
+    observation.paths += traced.paths
+    observation.files += traced.files
+    observation.execs += traced.execs
+    observation.sockets += traced.sockets

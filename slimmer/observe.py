@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from slimmer import health
 from slimmer.arch import sensor_arch
@@ -123,6 +123,7 @@ def observe(
     engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
     plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
     warnings: list[str] = []
+    traced: list[Observation] = []  # the HEALTHCHECK's own sensor run
 
     alive = still_running(engine, container)
 
@@ -162,7 +163,7 @@ def observe(
         host_execs=plan.host_execs,
         exec_user=target.user,
         notify=notify,
-        after_probes=observe_health(engine, container, target, warnings),
+        after_probes=observe_health(engine, session, container, target, binary, warnings, traced),
         redact=target.run.redact,
     ).drive()
     if mode.mode == "exit" and run.exit_code:
@@ -172,6 +173,8 @@ def observe(
             "slimmer observes an image that works: check it with `docker run`",
         )
     observation = read_report(fetch_report(engine, container, run))
+    for extra_observation in traced:
+        health.merge_traced(observation, extra_observation)
     return ObservedRun(observation, run, plan, mode, warnings)
 
 
@@ -193,9 +196,16 @@ def still_running(engine: Engine, container: str) -> Callable[[], bool]:
 
 
 def observe_health(
-    engine: Engine, container: str, target: Target, warnings: list[str]
+    engine: Engine,
+    session: Session,
+    container: str,
+    target: Target,
+    binary: bytes,
+    warnings: list[str],
+    traced: list[Observation],
 ) -> Callable[[RunResult], None] | None:
-    """The step that runs the target's HEALTHCHECK under the sensor after the probes."""
+    """The step that runs the target's HEALTHCHECK after the probes: exec'd in the profiling
+    container (fanotify sees its files), then once under its own sensor (its syscalls)."""
     check = target.healthcheck
     if check is None:
         return None
@@ -204,6 +214,11 @@ def observe_health(
         result.health = health.observe_check(
             engine, container, check, target.user, target.run.redact
         )
+        observation = trace_healthcheck(engine, session, target, container, binary)
+        if observation is None:
+            warnings.append(f"{target.run.redact(check.name)}: its syscalls could not be traced")
+        else:
+            traced.append(observation)
         failed = [r for r in result.health if r.exit_code != 0]
         if failed:
             warnings.append(
@@ -213,6 +228,44 @@ def observe_health(
             )
 
     return run_check
+
+
+def trace_healthcheck(
+    engine: Engine, session: Session, target: Target, container: str, binary: bytes
+) -> Observation | None:
+    """One run of the HEALTHCHECK under a sensor of its own, in a side container of the same
+    image and settings sharing the profiling container's network (the check reaches the target
+    on localhost). ptrace cannot follow processes exec'd into the profiling container, so this
+    is how the check's syscalls and lookups reach the profiles. None when it did not work."""
+    check = target.healthcheck
+    assert check is not None
+    args = [SENSOR_PATH, "--user", target.user, "--grace", "1", *sensor_cap_args(target)]
+    args += ["--allow-hot", *(["--image-home"] if target.sets_home else []), "--"]
+    # the network, its aliases and /etc/hosts are the profiling container's
+    side_run = replace(
+        target.run, network=None, network_aliases=(), more_networks=(), extra_hosts=()
+    )
+    side = engine.create_container(
+        target.image,
+        session=session.id,
+        entrypoint=args,
+        command=check.argv,
+        user="0:0",
+        cap_add=PROFILING_CAPS,
+        network_mode=f"container:{container}",
+        run=side_run,
+        healthcheck=health.DISABLED,
+    )
+    try:
+        engine.put_file(side, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
+        engine.start(side)
+        if engine.wait(side, timeout=check.effective()[1] + SENSOR_GRACE) is None:
+            return None
+        return read_report(engine.read_file(side, REPORT_PATH, MAX_REPORT))
+    except SlimmerError:
+        return None
+    finally:
+        engine.remove_container(side)
 
 
 def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:
