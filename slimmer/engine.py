@@ -206,7 +206,8 @@ class Engine:
             "image": image,
             "labels": {SESSION_LABEL: session},
             "host_config": host_config,
-            "ports": list(ports or []) or None,
+            # (port, protocol) pairs: the SDK would read "80/tcp" as port "80/tcp" of tcp
+            "ports": [tuple(p.split("/", 1)) if "/" in p else p for p in ports or []] or None,
             "name": name,
             "hostname": hostname,
         }
