@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what slimmer needs on Debian/Ubuntu, only what is missing.
 #   scripts/install-deps.sh          the engine and the build tools (make setup)
-#   scripts/install-deps.sh --test   also the real servers the probe tests talk to (make test);
-#                                    they are installed without starting system services
+#   scripts/install-deps.sh --test   also the real servers the probe tests talk to (make test),
+#                                    installed without starting system services, and Compose
+#                                    (docker-compose) for the tests of --compose-file
 set -euo pipefail
 
 need=()
@@ -18,6 +19,9 @@ if [ "${1:-}" = "--test" ]; then
   for pkg in redis-server memcached postgresql mariadb-server nginx openssl qemu-user; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
+  # Compose: the plugin (docker compose) or Debian's docker-compose
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null ||
+    need+=(docker-compose)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

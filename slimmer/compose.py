@@ -189,7 +189,7 @@ def service_of(model: Mapping[str, Any], project: str, name: str) -> ComposeServ
         expose=tuple(sorted(set(_ports(service)))),
         healthcheck=check if check is not None and check.test[0] != "NONE" else None,
         no_healthcheck=check is not None and check.test[0] == "NONE",
-        source=f"compose service {name}",
+        source=f"compose service {name} of project {project}",
     )
     settings = replace(settings, mounts=settings.mounts + tuple(_tmpfs(service.get("tmpfs"))))
     return ComposeService(name, str(image), settings, _depends_on(service), warnings)

@@ -77,7 +77,7 @@ def test_v1_model(monkeypatch) -> None:
         Mount("tmpfs", "/run"),
     )
     assert run.healthcheck == HealthCheck(("CMD-SHELL", "pg_isready -q"), 90, 5, 0.5, 30)
-    assert run.source == "compose service app"
+    assert run.source == "compose service app of project proj"
 
 
 def test_v2_long_form_and_names() -> None:

@@ -55,7 +55,8 @@ def test_compose_service_is_slimmed_verified_and_cleaned_up(
         assert summary(done)["verdict"] == "passed"
         report = json.loads((out / "report.json").read_text())
         settings = report["run_settings"]
-        assert settings["source"] == "compose service app"
+        assert settings["source"].startswith("compose service app of project slimmer-")
+        project = settings["source"].rsplit(" ", 1)[1]  # slimmer's own: its session id
         assert settings["env_names"] == ["DATABASE_URL"]
         assert settings["network_aliases"] == ["app"]
         described = [p["description"] for p in report["probes"]["probes"]]
@@ -65,8 +66,7 @@ def test_compose_service_is_slimmed_verified_and_cleaned_up(
         texts = [done.stdout, done.stderr, config]
         texts += [p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()]
         assert not any(compose_env["DB_PASSWORD"] in text for text in texts)
-        (session,) = sessions_in(tmpdir)
-        assert project_leftovers(engine, session) == [] and leftovers(engine, session) == []
+        assert project_leftovers(engine, project) == [] and leftovers(engine, project) == []
         assert not list(tmpdir.iterdir())
         CHECKS["pg-app"](engine, tag)  # in the same compose setup, against a real PostgreSQL
     finally:
@@ -77,14 +77,14 @@ def test_failing_dependency_leaves_nothing(
     engine: Engine, compose_env: dict[str, str], fixture_image, tmp_path
 ) -> None:
     tmpdir = tmp_path / "tmp"
+    project = f"slimmer-e2e-{uuid.uuid4().hex[:12]}"
     # a "database" that exits at once: the app's dependency never becomes healthy
     env = dict(compose_env, DB_IMAGE=fixture_image("batch"))
-    done = slimmer("build", *compose_args("--output-dir", str(tmp_path / "out")),
+    done = slimmer("build", *compose_args("--output-dir", str(tmp_path / "out"),
+                                          "--compose-project", project),
                    env=env, tmpdir=tmpdir)
     assert done.returncode == 1, done.stderr
     assert "dependency 'db' exited with status 0" in done.stderr.strip().splitlines()[-1]
-    (session,) = sessions_in(tmpdir) or [None]
-    project = session or ""
     assert project_leftovers(engine, project) == []
     assert not list(tmpdir.iterdir())
 
