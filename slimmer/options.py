@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slimmer.errors import UsageError
+from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES
+from slimmer.runsettings import RunSettings
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ class SelectOptions:
     include_shell: bool = False
     excludes: list[str] = field(default_factory=list)
     package_db: bool = True  # carry the trimmed package database (--no-package-db)
+    mount_points: list[str] = field(default_factory=list)  # the user's: contents never kept
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """Run the target as a service of a compose file, its dependencies started by Compose."""
+
+    file: Path
+    service: str
+    project: str | None = None  # None: a project of slimmer's own, removed at the end
 
 
 @dataclass
@@ -77,3 +89,6 @@ class BuildOptions:
     keep: bool = False  # keep an image loaded from a file in the engine
     sbom_format: str = "both"  # cyclonedx | spdx | both | none
     attach_sbom: bool = False
+    max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES  # refuse layers larger than this uncompressed
+    run: RunSettings = field(default_factory=RunSettings)
+    compose: ComposeOptions | None = None

@@ -7,19 +7,23 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from slimmer.arch import sensor_arch
+from slimmer.compose import compose_stack
 from slimmer.endpoints import resolve_endpoint
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
+from slimmer.escaping import map_strings
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
 from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
-from slimmer.options import BuildOptions
+from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
     docker_default_names,
     find_missing_syscalls,
@@ -40,6 +44,7 @@ from slimmer.report import (
     verification_summary,
     write_outputs,
 )
+from slimmer.runsettings import RunSettings
 from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_documents
 from slimmer.selection import Selection, select
 from slimmer.sensor.assets import sensor_binary
@@ -72,9 +77,31 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
     engine = Engine.connect(endpoint=resolve_endpoint(options.engine_host, options.context))
     try:
         with open_session(engine) as session:
-            return phases(engine, session, options, progress)
+            if options.compose is None:
+                return phases(engine, session, options, progress)
+            with _compose_service(engine, session, options, progress) as composed:
+                return phases(engine, session, composed, progress)
     finally:
         engine.close()
+
+
+@contextmanager
+def _compose_service(
+    engine: Engine, session: Session, options: BuildOptions, progress: Progress
+) -> Iterator[BuildOptions]:
+    """The options with the compose service's image and run settings, its dependencies running
+    for as long as the block runs (and removed after it, whatever happens)."""
+    assert options.compose is not None
+    with ExitStack() as stack:
+        with progress.phase("compose", f"starting the dependencies of {options.compose.service}"):
+            service = stack.enter_context(
+                compose_stack(
+                    engine, options.compose, session.id, options.observe.timeout, progress.say
+                )
+            )
+        for warning in service.warnings:
+            progress.warn(warning)
+        yield replace(options, image=service.image, run=service.settings.merged(options.run))
 
 
 def _inspect(
@@ -88,13 +115,25 @@ def _inspect(
         pull=options.pull,
         platform=options.platform,
         keep=options.keep,
+        max_layer_bytes=options.max_layer_bytes,
     )
     with progress.phase("inspect", f"inspecting {options.image}"):
         info = source.info
-        target = target_of(info)
+        target = target_of(info, options.run)
         user_specs(options.observe)  # a bad probe file fails before anything starts
         sensor_binary(sensor_arch(info.architecture))
+        _check_networks(engine, options.run)
     return source, target
+
+
+def _check_networks(engine: Engine, run: RunSettings) -> None:
+    names = [run.network] if run.network else []
+    for name in [*names, *(n for n, _ in run.more_networks)]:
+        if name not in ("bridge", "default") and not engine.network_exists(name):
+            raise UsageError(
+                f"network {name!r} does not exist",
+                f"create it first (docker network create {name}) or name an existing one",
+            )
 
 
 def _build(
@@ -105,7 +144,9 @@ def _build(
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress, source.fs)
+        indexing = pool.submit(
+            _index, session, info, progress, options.max_layer_bytes, source.fs
+        )
         try:
             observed = _observe(engine, session, target, info, options, progress)
             with progress.phase("index_wait", "reading the image's layers"):
@@ -115,7 +156,7 @@ def _build(
     with fs:  # its spool directory goes when the build is done
         with progress.phase("select", "selecting what to keep"):
             inventory = read_inventory(fs)
-            selection = select(fs, observed.observation, options.select, inventory)
+            selection = select(fs, observed.observation, _select_options(options), inventory)
         packages = _slim_packages(fs, inventory, selection, tag, options, progress)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
@@ -176,7 +217,9 @@ def _build(
             + selection.warnings
             + _push_warnings(options, passed, pushed, push_failure),
             timings=_timings(progress),
+            **_run_summary(target, observed),
         )
+        report = _redacted(report, target.run)
         report_path = write_outputs(report, selection, removed, output_dir)
         artifacts = {
             "report": report_path,
@@ -248,7 +291,9 @@ def _profile(
         profiles=_profiles_summary(profile, observed.observation, artifacts),
         warnings=_observation_warnings(observed),
         timings=_timings(progress),
+        **_run_summary(target, observed),
     )
+    report = _redacted(report, target.run)
     report_path = write_outputs(report, None, None, output_dir)
     failed = options.verify and not all(v.passed for v in verifications)
     return RunOutcome(
@@ -366,12 +411,38 @@ def _observe(
             engine, session, target, info.architecture, options.observe, notify=progress.say
         )
     for warning in observed.observation.warnings + observed.warnings:
-        progress.warn(warning)
+        progress.warn(target.run.redact(warning))
     return observed
 
 
+def _select_options(options: BuildOptions) -> SelectOptions:
+    """The selection options, with the user's mount points (their contents are never kept)."""
+    mounts = [*options.select.mount_points, *options.run.mount_targets]
+    return replace(options.select, mount_points=mounts)
+
+
+def _run_summary(target: Target, observed: ObservedRun) -> dict[str, Any]:
+    """How the target was run (environment variables by name only) and its health checks."""
+    summary: dict[str, Any] = {"run_settings": target.run.summary()}
+    if target.healthcheck is not None:
+        summary["healthcheck"] = {
+            "check": target.healthcheck.name,
+            "observed": [r.to_dict() for r in observed.run.health],
+        }
+    return summary
+
+
+def _redacted(value: Any, run: RunSettings) -> Any:
+    """``value`` (the report) with secret values removed from every string in it."""
+    return map_strings(value, run.redact)
+
+
 def _index(
-    session: Session, info: ImageInfo, progress: Progress, ready: ImageFs | None = None
+    session: Session,
+    info: ImageInfo,
+    progress: Progress,
+    max_layer_bytes: int,
+    ready: ImageFs | None = None,
 ) -> ImageFs:
     """Read the image's save stream into an index (own engine client: this runs in a thread
     beside the observation); stops when the session ends. ``ready``: the index of an image
@@ -388,7 +459,12 @@ def _index(
 
     try:
         with progress.timed("index"):
-            return open_stream(chunks(), session.workdir, label=f"the save stream of {info.ref}")
+            return open_stream(
+                chunks(),
+                session.workdir,
+                label=f"the save stream of {info.ref}",
+                max_layer_bytes=max_layer_bytes,
+            )
     finally:
         engine.close()
 

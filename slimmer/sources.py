@@ -24,6 +24,7 @@ from typing import Any
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import SlimmerError, UsageError
 from slimmer.imagefs import ImageFs, Platform, open_image
+from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES
 from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.sources import ArchiveStore, DirectoryStore, Store
 from slimmer.progress import Progress
@@ -101,13 +102,14 @@ def prepare_source(
     pull: bool = False,
     platform: str | None = None,
     keep: bool = False,
+    max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
 ) -> SourceImage:
     """The image ready to run in the engine (pulled or loaded as needed)."""
     spec = parse_image_spec(image)
     wanted = platform_of(platform)
     if spec.transport is None:
         return SourceImage(_engine_image(engine, image, progress, pull, wanted), None, image)
-    return _file_image(engine, session, spec, progress, wanted, keep)
+    return _file_image(engine, session, spec, progress, wanted, keep, max_layer_bytes)
 
 
 def _engine_image(
@@ -140,10 +142,13 @@ def _file_image(
     progress: Progress,
     platform: Platform | None,
     keep: bool,
+    max_layer_bytes: int,
 ) -> SourceImage:
     assert spec.path is not None
     with progress.phase("read", f"reading {spec.text}"):
-        fs = open_image(spec.path, session.workdir, platform=platform)
+        fs = open_image(
+            spec.path, session.workdir, platform=platform, max_layer_bytes=max_layer_bytes
+        )
         session.on_close(fs.close)
         config, names = _stored_config(spec.path, session.workdir, platform)
     with progress.phase("load", "loading it into the engine for the runs"):
