@@ -16,6 +16,7 @@ import os
 import re
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +38,7 @@ SESSION_LABEL = "io.slimmer.session"
 CHUNK = 1 << 20
 DOCKER = "docker"
 PODMAN = "podman"
+HEALTH_RUN_GAP = 1.0  # seconds between health checks slimmer runs itself (Podman)
 START_HINT = (
     "start dockerd (or `podman system service`), or name the engine with --engine-host, "
     "--context or DOCKER_HOST, then check `docker info`"
@@ -129,6 +131,7 @@ class Engine:
             str(getattr(client.api, "base_url", "an engine client")), origin="a client"
         )
         self._scratch: Path | None = None  # files the engine reads from the host (Podman)
+        self._health_runs: dict[str, float] = {}  # container -> when its check last ran (Podman)
 
     @classmethod
     def connect(cls, timeout: int = 60, endpoint: Endpoint | None = None) -> Engine:
@@ -605,6 +608,21 @@ class Engine:
             out.write(text)
         os.chmod(name, 0o644)
         return Path(name)
+
+    def health(self, container: str) -> dict[str, Any]:
+        """A container's health (Status, FailingStreak, Log), as the engine's scheduler makes it.
+        Podman schedules health checks with systemd timers, so its API service on a host
+        without systemd never runs them: there each call runs the check through Podman's own
+        API, at most once a second (verification asks for checks every second at most)."""
+        state = self.state(container)
+        defined = bool((state.get("Health") or {}).get("Status"))  # "" without a check
+        if self.kind == PODMAN and state.get("Running") and defined:
+            now = time.monotonic()
+            if now - self._health_runs.get(container, -HEALTH_RUN_GAP) >= HEALTH_RUN_GAP:
+                self._health_runs[container] = now
+                self._libpod(f"containers/{container}/healthcheck")
+                state = self.state(container)
+        return state.get("Health") or {}
 
     def processes(self, container: str) -> list[tuple[int, str]]:
         """(uid, command line) of each process of a running container. Docker runs the host's

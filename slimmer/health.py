@@ -66,8 +66,8 @@ def wait_healthy(
     deadline = time.monotonic() + wait_bound(check)
     name = redact(check.name)
     while True:
+        health = engine.health(container)
         state = engine.state(container)
-        health = state.get("Health") or {}
         status = health.get("Status")
         if status == "healthy":
             return ""

@@ -336,7 +336,7 @@ def check_crafted_config(engine: Engine, ref: str) -> None:
         expect("exec fixture-tool output", shown.decode(), CONFIG_EXEC_OUTPUT)
         expect("exec fixture-tool exit code", code, 0)
         retry(engine, container, lambda: expect(
-            "health", engine.state(container).get("Health", {}).get("Status"), "healthy"
+            "health", engine.health(container).get("Status"), "healthy"
         ), "health check", timeout=30)
         expect("exit code on docker stop", stop(engine, container), 0)
         expect("output after docker stop (SIGINT)", engine.stdout(container), b"ready\nsignal 2\n")
@@ -489,9 +489,9 @@ def check_health(engine: Engine, ref: str) -> None:
             address, "/", 200, "text/html; charset=utf-8", HEALTH_PAGE), "status page")
         expect_get(address, "/health", 200, "application/json", b'{"status": "ok"}\n')
         retry(engine, container, lambda: expect(
-            "health", engine.state(container).get("Health", {}).get("Status"), "healthy"
+            "health", engine.health(container).get("Status"), "healthy"
         ), "health check", timeout=60)
-        last = engine.state(container)["Health"]["Log"][-1]
+        last = engine.health(container)["Log"][-1]
         expect("health check exit code", last["ExitCode"], 0)
         expect("exit code on docker stop", stop(engine, container), 0)
 

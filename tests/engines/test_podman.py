@@ -21,7 +21,7 @@ from tests.engines.services import PodmanService
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-FIXTURES = ["batch", "nginx", "python-app", "redis"]
+FIXTURES = ["batch", "nginx", "python-app", "redis", "health-exec"]
 
 
 @pytest.mark.parametrize("name", FIXTURES)
