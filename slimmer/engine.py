@@ -12,6 +12,7 @@ are handled here and nowhere else: see ``Engine.kind``.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tarfile
@@ -25,6 +26,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
 import docker
+import docker.auth
 import docker.errors
 import docker.tls
 import docker.types
@@ -32,12 +34,15 @@ import requests.exceptions
 
 from slimmer.endpoints import Endpoint, resolve_endpoint
 from slimmer.errors import CleanupFailed, EngineUnavailable, ImageNotFound, SlimmerError
+from slimmer.registry import is_loopback, registry_error, registry_of
 from slimmer.runsettings import RunSettings
 
 SESSION_LABEL = "io.slimmer.session"
 CHUNK = 1 << 20
 DOCKER = "docker"
 PODMAN = "podman"
+NO_AUTH = "e30="  # base64 of "{}"
+_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")  # "TAG: digest: sha256:... size: N"
 HEALTH_RUN_GAP = 1.0  # seconds between health checks slimmer runs itself (Podman)
 START_HINT = (
     "start dockerd (or `podman system service`), or name the engine with --engine-host, "
@@ -98,6 +103,14 @@ def _after(text: str, marker: str) -> str:
     """The reason following ``marker`` in an OpenSSL message, e.g. "self-signed certificate"."""
     rest = text.split(marker, 1)[-1].lstrip(": ")
     return re.split(r" \(_ssl|'\)|\)", rest, maxsplit=1)[0].strip() or "no reason given"
+
+
+def _explanation(response: requests.Response) -> str:
+    """The message of an engine's error answer (JSON {"message": ...} or text)."""
+    try:
+        return str(response.json().get("message") or response.text)
+    except ValueError:
+        return response.text or f"HTTP {response.status_code}"
 
 
 def _short(exc: BaseException) -> str:
@@ -209,9 +222,7 @@ class Engine:
 
     def _libpod(self, path: str) -> dict[str, Any]:
         """GET a path of Podman's own API (beside its Docker-compatible one)."""
-        components = self.version().get("Components") or [{}]
-        version = (components[0].get("Details") or {}).get("APIVersion") or "4.0.0"
-        url = f"{self.api.base_url}/v{version}/libpod/{path}"
+        url = f"{self._libpod_base()}/libpod/{path}"
         response = self._call(self.api.get, url, timeout=30)
         if response.status_code != 200:
             raise SlimmerError(f"Podman's API answered {response.status_code} for {path}")
@@ -308,57 +319,76 @@ class Engine:
 
     def pull_image(self, ref: str, platform: str | None = None) -> None:
         """Pull ``ref`` (the variant for ``platform``, "os/arch[/variant]", when given) with the
-        credentials of the Docker CLI config; registry failures become one RegistryError."""
-        from slimmer.registry import registry_error
-
+        credentials of the Docker CLI config; registry failures become one RegistryError.
+        A registry on a loopback address may speak plain HTTP, as Docker allows by default;
+        Podman is told so (its compatible pull cannot be: its own API's pull is used)."""
         repo, tag = split_ref(ref)
-        digest = ref.split("@", 1)[1] if "@" in ref else None
-        try:
-            events = self.api.pull(
-                repo, tag=digest or tag, platform=platform, stream=True, decode=True
-            )
-            for event in events:
-                if "error" in event:
-                    raise registry_error("pull", ref, str(event["error"]))
-        except docker.errors.APIError as exc:
-            raise registry_error("pull", ref, str(exc.explanation or exc)) from None
-        except docker.errors.DockerException as exc:  # e.g. a credential helper failed
-            raise registry_error("pull", ref, str(exc)) from None
-        except requests.exceptions.RequestException as exc:
-            raise _unreachable(self.endpoint, exc) from None
+        if self._plain_http(ref):
+            params = {"reference": ref, "tlsVerify": "false", "quiet": "true"}
+            if platform:
+                params.update(zip(("os", "arch", "variant"), platform.split("/"), strict=False))
+            url = f"{self._libpod_base()}/libpod/images/pull"
+        else:
+            digest = ref.split("@", 1)[1] if "@" in ref else None
+            params = {"fromImage": repo, "tag": digest or tag}
+            if platform:
+                params["platform"] = platform
+            url = self.api._url("/images/create")
+        for _event in self._registry_stream(url, params, ref, "pull"):
+            pass
 
     def push_image(self, ref: str) -> str:
         """Push the image tagged ``ref`` with the credentials of the Docker CLI config; the
         manifest digest the registry stored."""
-        from slimmer.registry import registry_error
-
         repo, tag = split_ref(ref)
+        params = {"tag": tag, **({"tlsVerify": "false"} if self._plain_http(ref) else {})}
         digest = ""
-        try:
-            for event in self.api.push(repo, tag=tag, stream=True, decode=True):
-                if "error" in event or "errorDetail" in event:
-                    detail = event.get("errorDetail", {}).get("message") or event.get("error")
-                    raise registry_error("push", ref, str(detail))
-                digest = (event.get("aux") or {}).get("Digest") or digest
-        except docker.errors.APIError as exc:
-            raise registry_error("push", ref, str(exc.explanation or exc)) from None
-        except docker.errors.DockerException as exc:
-            raise registry_error("push", ref, str(exc)) from None
-        except requests.exceptions.RequestException as exc:
-            raise _unreachable(self.endpoint, exc) from None
+        url = self.api._url("/images/{0}/push", repo)
+        for event in self._registry_stream(url, params, ref, "push"):
+            found = (event.get("aux") or {}).get("Digest") or _PUSHED.search(
+                str(event.get("status", ""))
+            )
+            if found:
+                digest = found if isinstance(found, str) else found.group(1)
         if not digest:
-            digest = self._pushed_digest(ref)
+            raise SlimmerError(f"the engine pushed {ref} but did not say which digest it has")
         return digest
 
-    def _pushed_digest(self, ref: str) -> str:
-        """The digest of a pushed image as the engine recorded it (Podman reports none in the
-        push stream)."""
-        repo, _ = split_ref(ref)
-        for entry in self.inspect_image(ref).repo_digests:
-            name, _, digest = entry.partition("@")
-            if name.removeprefix("localhost/") == repo:
-                return digest
-        raise SlimmerError(f"the engine pushed {ref} but did not say which digest it has")
+    def _registry_stream(
+        self, url: str, params: dict[str, str], ref: str, action: str
+    ) -> Iterator[dict[str, Any]]:
+        """POST a pull or push with the registry's credentials (X-Registry-Auth, from the
+        Docker CLI config and its credential helpers); the engine's JSON progress events."""
+        try:
+            # no credentials: an empty one ({} in base64), which Docker's push requires
+            auth = docker.auth.get_config_header(self.api, registry_of(ref)) or NO_AUTH
+            headers = {"X-Registry-Auth": auth}
+            response = self.api.post(url, params=params, headers=headers, stream=True,
+                                     timeout=self.api.timeout)
+            if response.status_code >= 400:
+                raise registry_error(action, ref, _explanation(response))
+            for line in response.iter_lines():
+                event = json.loads(line) if line.strip() else {}
+                if "error" in event or "errorDetail" in event:
+                    detail = (event.get("errorDetail") or {}).get("message") or event.get("error")
+                    raise registry_error(action, ref, str(detail))
+                yield event
+        except docker.errors.DockerException as exc:  # e.g. a credential helper failed
+            raise registry_error(action, ref, str(exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise _unreachable(self.endpoint, exc) from None
+        except ValueError as exc:
+            raise SlimmerError(f"the engine answered the {action} of {ref} with {exc}") from None
+
+    def _plain_http(self, ref: str) -> bool:
+        """Whether to let Podman use plain HTTP with the registry of ``ref``: on a loopback
+        address, which Docker treats as an insecure registry by default and Podman does not."""
+        return self.kind == PODMAN and is_loopback(registry_of(ref))
+
+    def _libpod_base(self) -> str:
+        components = self.version().get("Components") or [{}]
+        version = (components[0].get("Details") or {}).get("APIVersion") or "4.0.0"
+        return f"{self.api.base_url}/v{version}"
 
     # ---- containers -----------------------------------------------------------------------
 

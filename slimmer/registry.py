@@ -8,6 +8,7 @@ the Docker SDK reads from ``$DOCKER_CONFIG/config.json``.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import docker.auth
@@ -40,6 +41,18 @@ def registry_of(ref: str) -> str:
     if rest and ("." in first or ":" in first or first == "localhost"):
         return first
     return DOCKER_HUB
+
+
+def is_loopback(registry: str) -> bool:
+    """Whether a registry host ("127.0.0.1:5000", "localhost", "[::1]:5000") is this machine."""
+    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def registry_error(action: str, ref: str, detail: str) -> SlimmerError:

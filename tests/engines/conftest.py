@@ -145,3 +145,14 @@ def image_files(engine: Engine, fixture_image, tmp_path_factory) -> Iterator[Ima
     yield ImageFiles(image_id, name, archive, directory / "layout", directory / "batch.oci.tar")
     if engine.has_image(image_id):  # a failed test may leave it; never another test's
         engine.remove_image(image_id)
+
+
+def skopeo_digest(ref: str, creds: str | None = None) -> str:
+    """The manifest digest the registry serves for ``ref``, as skopeo reads it."""
+    if shutil.which("skopeo") is None:
+        unavailable("skopeo is not installed (scripts/install-deps.sh --test installs it)")
+    login = ["--creds", creds] if creds else []
+    done = subprocess.run(["skopeo", "inspect", "--tls-verify=false", *login, f"docker://{ref}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["Digest"]

@@ -17,6 +17,7 @@ import pytest
 from slimmer.engine import Engine
 from tests.checks import CHECKS
 from tests.e2e.helpers import leftovers, sessions_in, slimmer, summary
+from tests.engines.conftest import skopeo_digest
 from tests.engines.services import PodmanService
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -144,5 +145,31 @@ def test_image_file_in_on_podman(podman: PodmanService, image_files, tmp_path: P
         listed = podman.podman("images", "--format", "{{.Repository}}").stdout
         assert "slimmer-tmp" not in listed, listed
         CHECKS["batch"](podman.engine, tag)
+    finally:
+        podman.engine.remove_image(tag)
+
+
+def test_push_and_pull_on_podman(
+    podman: PodmanService, podman_image, open_registry, tmp_path: Path
+) -> None:
+    """Podman does not treat a loopback registry as plain HTTP by itself (Docker does):
+    slimmer tells it, for the push (compatible API) and the pull (Podman's own API)."""
+    ref = podman_image("batch")
+    tag = f"{open_registry.address}/slimmer-podman/batch:{tmp_path.name[-12:].lower()}"
+    out = tmp_path / "out"
+    try:
+        done = slimmer("build", ref, "--engine-host", podman.socket, "--tag", tag, "--push",
+                       "--output-dir", str(out), "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads((out / "report.json").read_text())
+        digest = report["result"]["pushed"]["digest"]
+        assert digest == skopeo_digest(tag)
+        podman.engine.remove_image(tag)
+        done = slimmer("profile", tag, "--pull", "--engine-host", podman.socket, "--no-verify",
+                       "--output-dir", str(tmp_path / "profile"), "--json")
+        assert done.returncode == 0, done.stderr
+        pulled = podman.engine.inspect_image(tag)
+        assert pulled.id == report["result"]["id"]
+        assert f"{tag.rsplit(':', 1)[0]}@{digest}" in pulled.repo_digests
     finally:
         podman.engine.remove_image(tag)

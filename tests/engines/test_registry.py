@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -21,24 +20,13 @@ import pytest
 from slimmer.engine import Engine
 from slimmer.imagefs import open_image
 from tests.e2e.helpers import slimmer, summary
-from tests.engines.conftest import docker_config
+from tests.engines.conftest import docker_config, skopeo_digest
 from tests.engines.services import Registry, free_port, registry
 from tests.prereq import unavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 USER, PASSWORD = "slimmer", "s3cret-pass"
-
-
-def skopeo_digest(ref: str, creds: str | None = None) -> str:
-    """The manifest digest the registry serves for ``ref``, as skopeo reads it."""
-    if shutil.which("skopeo") is None:
-        unavailable("skopeo is not installed (scripts/install-deps.sh --test installs it)")
-    login = ["--creds", creds] if creds else []
-    done = subprocess.run(["skopeo", "inspect", "--tls-verify=false", *login, f"docker://{ref}"],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["Digest"]
 
 
 def in_registry(registry_address: str, repository: str, tag: str) -> bool:
