@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from slimmer.arch import sensor_arch
+from slimmer.diff.build import write_build_audit
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
 from slimmer.imagefs import ImageFs
@@ -26,6 +27,7 @@ from slimmer.profiles import (
 )
 from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
+from slimmer.rebuild.archive import SlimImage
 from slimmer.report import (
     header,
     observation_summary,
@@ -152,6 +154,7 @@ def _build(
             "kept": output_dir / "kept.txt",
             "removed": output_dir / "removed.txt",
             **artifacts,
+            **_write_audit(fs, built, (options.image, tag), output_dir, session, progress),
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
@@ -201,6 +204,20 @@ def _profile(
         output_dir,
         {"report": report_path, **artifacts},
     )
+
+
+def _write_audit(
+    fs: ImageFs,
+    built: SlimImage,
+    names: tuple[str, str],
+    output_dir: Path,
+    session: Session,
+    progress: Progress,
+) -> dict[str, Path]:
+    """diff.json and report.html: the original compared with the slim image (what was removed,
+    which packages are gone), viewable without reading JSON."""
+    with progress.phase("audit", "comparing the original and the slim image"):
+        return write_build_audit(fs, built, names, output_dir, session.workdir)
 
 
 def _write_profiles(
