@@ -11,10 +11,8 @@ from typing import Any
 from slimmer.xray.secrets import redact
 
 NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
-SHELL_RUN = re.compile(
-    r"^(?:\|\d+ (?P<args>.*?) )?(?P<shell>/bin/(?:ba|da|a)?sh) -c (?P<cmd>.*)$", re.S
-)
-BUILD_ARGS = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\S*)")
+SHELL_FORM = re.compile(r"^(?P<shell>/bin/(?:ba|da|a)?sh) -c (?P<cmd>.*)$", re.S)
+BUILD_ARG_COUNT = re.compile(r"^\|(?P<count>[0-9]{1,4}) ")
 BUILDKIT_SUFFIX = " # buildkit"
 COPY_SOURCE = re.compile(r"^(?P<op>ADD|COPY) (?P<src>(?:file|dir|multi):[0-9a-f]+) in (?P<dst>.+)$")
 EXPOSE_MAP = re.compile(r"^EXPOSE map\[(?P<ports>[^\]]*)\]$")
@@ -101,21 +99,30 @@ def _instruction(created_by: str, comment: str) -> tuple[str, str]:
         if text.startswith("RUN "):
             return _run(text[4:])
         return _config_instruction(text)
-    return _run(text)
+    if text.startswith(("/", "|")):
+        return _run(text)
+    return f"# {text}", "made by a tool that records no Dockerfile instruction"
 
 
 def _run(command: str) -> tuple[str, str]:
-    match = SHELL_RUN.match(command)
-    if not match:
-        return f"RUN {command}", ""
+    """``|N K=V ... CMD`` (build arguments the classic builder records) then the command:
+    ``/bin/sh -c SCRIPT`` (shell form) or the program and its arguments (exec form)."""
     lost = ""
     prefix = ""
-    if match["args"]:
-        names = [m["key"] for m in BUILD_ARGS.finditer(match["args"])]
+    counted = BUILD_ARG_COUNT.match(command)
+    if counted:
+        words = command[counted.end() :].split(" ")
+        count = int(counted["count"])
+        names = [w.split("=", 1)[0] for w in words[:count]]
+        command = " ".join(words[count:])
         prefix = "".join(f"ARG {n}\n" for n in names)
-        lost = "build arguments used: " + ", ".join(names) + " (values as passed, masked if secret)"
-    body = match["cmd"]
-    return f"{prefix}RUN {body}", lost
+        lost = "build arguments used: " + ", ".join(names) + " (values masked if secret)"
+    shell = SHELL_FORM.match(command)
+    if shell:
+        return f"{prefix}RUN {shell['cmd']}", lost
+    exec_form = json.dumps(command.split(" "))
+    note = "exec form: arguments with spaces cannot be told apart"
+    return f"{prefix}RUN {exec_form}", f"{lost}; {note}" if lost else note
 
 
 def _config_instruction(text: str) -> tuple[str, str]:

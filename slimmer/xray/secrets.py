@@ -28,6 +28,28 @@ TOKEN_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("stripe-key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{24,}\b")),
     ("pypi-token", re.compile(r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}")),
 )
+TOKEN_PREFIXES = (
+    "github_pat_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "glpat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxo-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+    "npm_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "sk_live_",
+    "rk_live_",
+    "pypi-",
+)
 PRIVATE_KEY = re.compile(
     r"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
 )
@@ -71,10 +93,12 @@ class Hit:
 
 
 def mask(value: str) -> str:
-    """A value as it may be shown: a short prefix for long values (enough to recognise the
-    kind of token), never more than a quarter of it, and its length."""
-    shown = min(4, len(value) // 4) if len(value) >= 16 else 0
-    return f"{value[:shown]}…({len(value)} chars)" if shown else f"****({len(value)} chars)"
+    """A value as it may be shown: only a well-known token prefix (which tells the kind of
+    token, not the token) and the length; never a character of the secret itself."""
+    prefix = next(
+        (p for p in TOKEN_PREFIXES if value.startswith(p) and len(value) > 2 * len(p)), ""
+    )
+    return f"{prefix}****(len={len(value)})"
 
 
 def is_secret_key(key: str) -> bool:
