@@ -59,11 +59,15 @@ SECRET_KEY = re.compile(
     r"credential|auth|_authtoken|client[_-]?secret|session[_-]?key|signing[_-]?key)"
 )
 NOT_SECRET_KEY = re.compile(r"(?i)(_file|_path|_dir|_url_template|_length|_enabled|_type)$")
+# Keys start at a word boundary and every run is bounded: linear time on any input (no
+# backtracking over long runs of word characters in a hostile file).
 ASSIGNMENT = re.compile(
-    r"""(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*(?P<sep>=|:)\s*(?P<q>["']?)(?P<value>[^\s"'&;|]+)"""
+    r"""(?<![A-Za-z0-9_.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]{0,8}(?P<sep>=|:)"""
+    r"""[ \t]{0,8}(?P<q>["']?)(?P<value>[^\s"'&;|]{1,4096})"""
 )
 URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<value>[^@/\s]+)@"
+    r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<user>[^:/@\s]{1,256}):"
+    r"(?P<value>[^@/\s]{1,1024})@"
 )
 NETRC_PASSWORD = re.compile(r"(?m)\bpassword\s+(?P<value>\S+)")
 
