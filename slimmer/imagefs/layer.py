@@ -8,6 +8,7 @@ markers and opaque directories noted. Merging the layers happens in ``merge``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +141,18 @@ def ingest(
     diff_id = tar.digest() if compressed else raw.digest()
     path, start = keep or (spool, 0)
     return LayerBlob(path, start, raw.digest(), diff_id, tar.count, diff)
+
+
+def copy_diff(diff: LayerDiff, index: int) -> LayerDiff:
+    """A copy of a layer's own tree whose entries (set to layer ``index``) merging and
+    indexing will not touch."""
+    tree = Tree()
+    tree.entries = {
+        path: None if entry is None else dataclasses.replace(entry, layer=index)
+        for path, entry in diff.tree.entries.items()
+    }
+    tree.children = {path: set(children) for path, children in diff.tree.children.items()}
+    return LayerDiff(tree, set(diff.opaque))
 
 
 def layer_error(label: str, exc: TarError) -> ImageFormatError:

@@ -13,9 +13,12 @@ from slimmer.imagefs.tarstream import TarError, TarReader
 def read_layer(fs: ImageFs, index: int) -> LayerDiff:
     """Layer ``index`` of ``fs`` as its own tree: whiteouts are entries of None, opaque
     directories listed, every entry's ``layer`` set to ``index`` (so ``fs.open`` reads the
-    content of a file of this layer, also one that later layers replace or delete)."""
+    content of a file of this layer, also one that later layers replace or delete). Kept
+    from indexing when the image was opened with ``keep_layers=True``, else read again."""
     if not 0 <= index < len(fs.layers):
         raise IndexError(f"the image has {len(fs.layers)} layers, not {index + 1}")
+    if fs.layer_diffs is not None:
+        return fs.layer_diffs[index]
     size = fs.layer_sizes[index]
     with Region(fs.layers[index], fs.layer_offsets[index], size) as region:
         try:

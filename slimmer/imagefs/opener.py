@@ -13,7 +13,7 @@ from typing import Any
 from slimmer.engine import Engine
 from slimmer.errors import ImageFormatError
 from slimmer.imagefs.index import ImageFs
-from slimmer.imagefs.layer import HINT, LayerBlob
+from slimmer.imagefs.layer import HINT, LayerBlob, copy_diff
 from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.merge import merge
 from slimmer.imagefs.model import Platform
@@ -28,6 +28,7 @@ def open_image(
     workdir: str | os.PathLike[str],
     engine: Engine | None = None,
     platform: Platform | str | None = None,
+    keep_layers: bool = False,
 ) -> ImageFs:
     """Index an image.
 
@@ -37,14 +38,15 @@ def open_image(
     picks an image of a multi-platform index; by default the host's. Uncompressed layers of
     files are indexed where they are; other layers are copied uncompressed to a new
     ``slimmer-imagefs-*`` directory under ``workdir``, removed by ``ImageFs.close()``.
-    Raises ImageFormatError for corrupt or hostile input.
+    Raises ImageFormatError for corrupt or hostile input. ``keep_layers``: also keep each
+    layer's own tree (``ImageFs.layer_diffs``, for ``read_layer`` without reading it again).
     """
     path = _as_path(spec)
     if path is None:
-        return _from_engine(str(spec), workdir, engine, platform)
+        return _from_engine(str(spec), workdir, engine, platform, keep_layers)
     if path.is_dir():
-        return _index(lambda spool: DirectoryStore(path, spool), workdir, platform)
-    return _index(lambda spool: ArchiveStore(path, spool), workdir, platform)
+        return _index(lambda spool: DirectoryStore(path, spool), workdir, platform, keep_layers)
+    return _index(lambda spool: ArchiveStore(path, spool), workdir, platform, keep_layers)
 
 
 def open_stream(
@@ -52,6 +54,7 @@ def open_stream(
     workdir: str | os.PathLike[str],
     platform: Platform | str | None = None,
     label: str = "the image stream",
+    keep_layers: bool = False,
 ) -> ImageFs:
     """Index an image arriving as a stream of an image archive (``docker save`` output, or an
     OCI layout tar), read once: every layer is indexed while it is copied to ``workdir``."""
@@ -63,7 +66,7 @@ def open_stream(
         finally:
             stream.close()
 
-    return _index(store, workdir, platform)
+    return _index(store, workdir, platform, keep_layers)
 
 
 def _from_engine(
@@ -71,12 +74,13 @@ def _from_engine(
     workdir: str | os.PathLike[str],
     engine: Engine | None,
     platform: Platform | str | None,
+    keep_layers: bool,
 ) -> ImageFs:
     connected = engine or Engine.connect()
     try:
         connected.inspect_image(ref)  # a clear "not found" before streaming
         label = f"the engine's save stream of {ref}"
-        return open_stream(connected.save_image(ref), workdir, platform, label)
+        return open_stream(connected.save_image(ref), workdir, platform, label, keep_layers)
     finally:
         if engine is None:
             connected.close()
@@ -86,6 +90,7 @@ def _index(
     make_store: Callable[[Path], Store],
     workdir: str | os.PathLike[str],
     platform: Platform | str | None,
+    keep_layers: bool = False,
 ) -> ImageFs:
     want, explicit = wanted_platform(platform)
     work = Path(workdir)
@@ -119,6 +124,7 @@ def _index(
                     HINT,
                 )
             blobs.append(blob)
+        kept = [copy_diff(b.diff, n) for n, b in enumerate(blobs)] if keep_layers else None
         return ImageFs(
             config=config,
             digest=located.digest,
@@ -128,6 +134,7 @@ def _index(
             diff_ids=list(diff_ids),
             tree=merge([b.diff for b in blobs]),
             owned=spool,
+            layer_diffs=kept,
         )
     except BaseException:
         shutil.rmtree(spool, ignore_errors=True)

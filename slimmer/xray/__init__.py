@@ -25,7 +25,7 @@ def xray_image(
     with (
         _terminate_as_interrupt(),
         tempfile.TemporaryDirectory(prefix="slimmer-xray-") as work,
-        open_image(spec, work, platform=platform) as fs,
+        open_image(spec, work, platform=platform, keep_layers=True) as fs,
     ):
         return analyze(fs, spec, options or XrayOptions(), package_summary(fs))
 
