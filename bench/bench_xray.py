@@ -25,6 +25,7 @@ from bench.bench_index import (
     docker_archive,
     largest_fixture,
     peak_rss_mb,
+    raw_stream_seconds,
     run_child,
     synthetic_layers,
 )
@@ -63,6 +64,15 @@ def command_seconds(spec: str, *args: str) -> float:
     return time.perf_counter() - started
 
 
+def read_seconds(path: str) -> float:
+    """Reading the file once and doing nothing with it: the disk-bound floor."""
+    started = time.perf_counter()
+    with open(path, "rb", buffering=0) as handle:
+        while handle.read(1 << 20):
+            pass
+    return time.perf_counter() - started
+
+
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="slimmer-bench-xray-") as temporary:
@@ -85,11 +95,17 @@ def main() -> None:
         fixture = largest_fixture()
         if fixture:
             cases.append((f"engine {fixture}", fixture))
+            saved = root / "fixture.tar"
+            subprocess.run(["docker", "save", fixture, "-o", str(saved)], check=True)
+            cases.append(("largest fixture, docker-archive file", str(saved)))
         for name, spec in cases:
             work = root / "work"
             figures = run_child(__file__, spec, work)
             shutil.rmtree(work, ignore_errors=True)
             figures["command"] = command_seconds(spec)
+            figures["floor"] = (
+                read_seconds(spec) if os.path.isfile(spec) else raw_stream_seconds(spec)
+            )
             rows.append((name, figures))
         html_seconds = command_seconds(fixture, "--html", str(root / "r.html")) if fixture else None
     print(
