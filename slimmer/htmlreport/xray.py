@@ -16,7 +16,7 @@ def xray_page(report: dict[str, Any]) -> str:
         f"<p>{esc(image['id'])} · {esc(image['platform'])} · {image['layers']} layers · "
         f"{esc(size(image['size']))} stored · {esc(size(image['files_size']))} in the final tree "
         f"· {image['entries']} paths</p>",
-        f"<p><b>efficiency {eff['efficiency'] * 100:.2f} %</b> · wasted "
+        f"<p><b>efficiency {eff['efficiency'] * 100:.4f} %</b> · wasted "
         f"{esc(size(eff['wasted_bytes']))} · user wasted {eff['user_wasted_ratio'] * 100:.2f} %"
         "</p>",
         _ci(report.get("ci")),

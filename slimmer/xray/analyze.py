@@ -69,7 +69,7 @@ def _layer(fs: ImageFs, changes: LayerChanges, history: list[dict[str, Any]]) ->
         "digest": fs.diff_ids[changes.index],
         "size": fs.layer_sizes[changes.index],
         "files_size": changes.content_bytes,
-        "created_by": made_by["created_by"] if made_by else None,
+        "created_by": (made_by["created_by"] or made_by["comment"]) if made_by else None,
         "counts": changes.counts,
         "added": changes.added,
         "changed": changes.changed,

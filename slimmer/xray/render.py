@@ -73,7 +73,7 @@ def render_xray(report: dict[str, Any], console: Console | None = None) -> None:
     )
     console.print(
         Text(
-            f"efficiency {eff['efficiency'] * 100:.2f} %   wasted {human_size(eff['wasted_bytes'])}"
+            f"efficiency {eff['efficiency'] * 100:.4f} %   wasted {human_size(eff['wasted_bytes'])}"
             f"   user wasted {eff['user_wasted_ratio'] * 100:.2f} %",
             style="bold",
         )
@@ -217,8 +217,8 @@ def _packages(packages: dict[str, Any]) -> Table:
     return table
 
 
-def _biggest(top: dict[str, Any], dups: dict[str, Any]) -> Table:
-    table = Table(title="Biggest files and directories, duplicates", title_justify="left")
+def _biggest(top: dict[str, Any], dups: dict[str, Any]) -> Group:
+    table = Table(title="Biggest files and directories", title_justify="left")
     table.add_column("bytes", justify="right")
     table.add_column("what")
     table.add_column("path")
@@ -226,14 +226,23 @@ def _biggest(top: dict[str, Any], dups: dict[str, Any]) -> Table:
         table.add_row(human_size(item["bytes"]), f"file (layer {item['layer']})", T(item["path"]))
     for item in top["directories"][:ROWS]:
         table.add_row(human_size(item["bytes"]), "directory", T(item["path"]))
+    copies = Table(
+        title=f"Duplicate files ({dups['groups_total']} groups, "
+        f"{human_size(dups['wasted_bytes'])} in extra copies)",
+        title_justify="left",
+    )
+    copies.add_column("extra bytes", justify="right")
+    copies.add_column("copies", justify="right")
+    copies.add_column("paths (layer)")
     for group in dups["groups"][:ROWS]:
-        paths = ", ".join(f"{c['path']}@{c['layer']}" for c in group["copies"][:4])
-        table.add_row(
+        first = group["copies"][0]
+        more = len(group["copies"]) - 1
+        copies.add_row(
             human_size(group["wasted_bytes"]),
-            f"{len(group['copies'])} copies",
-            T(_short(paths, 120)),
+            str(len(group["copies"])),
+            T(f"{first['path']} ({first['layer']}) and {more} more"),
         )
-    return table
+    return Group(table, copies) if dups["groups"] else Group(table)
 
 
 def _short(text: str, width: int) -> str:
