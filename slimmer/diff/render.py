@@ -53,7 +53,9 @@ def render_diff(report: dict[str, Any], console: Console | None = None) -> None:
             table.add_column(name)
         for item in report["config"]:
             field = item["field"] + (f" {item['key']}" if "key" in item else "")
-            table.add_row(T(field), T(item["a"]), T(item["b"]))
+            table.add_row(
+                T(field), *(T("(absent)" if v is None else v) for v in (item["a"], item["b"]))
+            )
         console.print(table)
 
 

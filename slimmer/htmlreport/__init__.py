@@ -24,7 +24,7 @@ MAX_ROWS = 20000  # per table; the JSON output has everything
 
 
 def esc(value: object) -> str:
-    return html.escape(shown(value), quote=True)
+    return html.escape("(absent)" if value is None else shown(value), quote=True)
 
 
 def json_island(element_id: str, document: Any) -> str:
