@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slimmer.imagefs import ImageFs
+from slimmer.imagefs import EntryType, ImageFs
 
 
 def present(fs: ImageFs, path: str) -> bool:
@@ -15,14 +15,25 @@ def present(fs: ImageFs, path: str) -> bool:
     return fs.resolve(path, follow_last=False).entry is not None
 
 
+def _owned_files(fs: ImageFs, paths: tuple[str, ...]) -> list[str]:
+    """The package's paths that exist in ``fs`` and are not directories (directories are
+    shared by many packages and say nothing about this one)."""
+    found = []
+    for path in paths:
+        entry = fs.resolve(path, follow_last=False).entry
+        if entry is not None and entry.type is not EntryType.DIR:
+            found.append(path)
+    return found
+
+
 def diff_packages(a: ImageFs, inventory_a: Any, b: ImageFs, inventory_b: Any) -> dict[str, Any]:
     removed, kept, partial, no_files = [], [], [], []
-    listed_b = {(p.ecosystem, p.name): p for p in inventory_b.packages}
+    listed_b = {(p.ecosystem, p.name, p.arch): p for p in inventory_b.packages}
     for package in inventory_a.packages:
         item = {"ecosystem": package.ecosystem, "name": package.name, "version": package.version}
-        files = [f for f in package.files if present(a, f)]
+        files = _owned_files(a, package.files)
         if not files:
-            item["in_b"] = (package.ecosystem, package.name) in listed_b
+            item["in_b"] = (package.ecosystem, package.name, package.arch) in listed_b
             no_files.append(item)
             continue
         gone = [f for f in files if not present(b, f)]
@@ -34,7 +45,7 @@ def diff_packages(a: ImageFs, inventory_a: Any, b: ImageFs, inventory_b: Any) ->
         else:
             item["missing"] = gone[:50]
             partial.append(item)
-    listed_a = {(p.ecosystem, p.name): p for p in inventory_a.packages}
+    listed_a = {(p.ecosystem, p.name, p.arch): p for p in inventory_a.packages}
     added = [
         {"ecosystem": p.ecosystem, "name": p.name, "version": p.version}
         for key, p in sorted(listed_b.items())

@@ -35,7 +35,7 @@ def package_summary(fs: ImageFs) -> dict[str, Any] | None:
     ]
     packages.sort(key=lambda p: (p["ecosystem"], p["name"], p["version"]))
     return {
-        "os": inventory.os.__dict__ if inventory.os is not None else None,
+        "os": inventory.os.to_dict() if inventory.os is not None else None,
         "count": len(packages),
         "by_ecosystem": dict(Counter(p["ecosystem"] for p in packages)),
         "packages": packages,

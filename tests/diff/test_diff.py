@@ -90,6 +90,7 @@ class StandIn:
     name: str
     version: str
     files: tuple[str, ...]
+    arch: str = "amd64"
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def test_packages_removed_kept_partially_kept(images, tmp_path: Path, monkeypatc
     a, b = images
     inventories = {
         "a": StandInInventory([
-            StandIn("deb", "tool", "1.0", ("/bin/tool", "/usr/share/doc/tool/README")),
+            StandIn("deb", "tool", "1.0",
+                    ("/usr", "/bin/tool", "/usr/share/doc/tool", "/usr/share/doc/tool/README")),
             StandIn("deb", "helper", "2.0", ("/usr/bin/helper",)),
             StandIn("deb", "base-files", "12", ("/etc/keep.txt",)),
             StandIn("deb", "meta", "1", ()),
