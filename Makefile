@@ -38,8 +38,9 @@ test: setup
 test-unit: venv
 	$(PY) -m pytest -ra -m 'not docker'
 
-bench: setup
+bench: setup ## every benchmark (figures in bench/out/), then the README's results table
 	$(PY) -m bench
+	$(PY) -m bench.readme
 
 lint: venv
 	$(PY) -m ruff check .

@@ -1,7 +1,8 @@
 """Per fixture: original MB, slim MB, ratio, seccomp allow-list size, and wall seconds per phase
 of a default build.
 
-Run: `python bench/bench_build.py [NAME...]` (default: nginx python-app redis batch).
+Run: `python bench/bench_build.py [NAME...]` (default: the fixtures in DEFAULT). The figures
+go to bench/out/build.json, from which `python -m bench.readme` makes the README's table.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fixtures import ensure_image
+from bench.results import save
+from fixtures import ensure_image, get_recipe
 from slimmer.engine import Engine
 
 PHASES = ("inspect", "index", "observe", "select", "rebuild", "verify", "total")
-DEFAULT = ("nginx", "python-app", "redis", "batch")
+DEFAULT = ("nginx", "python-app", "redis", "batch", "jvm-app")
 
 
 def build(ref: str, tag: str, out: Path) -> dict:
@@ -65,6 +67,21 @@ def main(names: list[str]) -> None:
         sizes = f"{original:>8.1f} {slim:>8.1f} {original / slim:>6.1f}"
         print(f"{name:<12} {sizes} {allowed:>7} {phases}")
     print("(seconds of wall time per phase; index runs while observe runs, so phases overlap)")
+    save("build", {"rows": [_row(name, summary) for name, summary in rows]})
+
+
+def _row(name: str, summary: dict) -> dict:
+    """One fixture's figures as the README's table shows them."""
+    seccomp = summary["profiles"]["seccomp_syscalls"]
+    return {
+        "name": name,
+        "description": get_recipe(name).description,
+        "original_bytes": summary["source"]["size"],
+        "slim_bytes": summary["result"]["size"],
+        "seccomp_allowed": seccomp["allowed"],
+        "docker_default": seccomp["docker_default"],
+        "timings": summary["timings"],
+    }
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ if [ "${1:-}" = "--test" ]; then
   for pkg in redis-server memcached postgresql mariadb-server nginx openssl qemu-user; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
+  command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)   # the JVM fixture's class
   # the HTML reports of xray and diff are tested in a real headless browser
   command -v chromium >/dev/null || need+=(chromium)
 fi

@@ -1,7 +1,7 @@
 """Command line: parse options, call the pipeline, format results. Nothing more.
 
 Every error ends as one line on stderr and an exit code: 0 ok, 1 error, 2 usage,
-3 verification failed, 4 a CI gate of `xray --ci` failed.
+3 verification failed, 4 a policy failed (an `xray --ci` gate, `lint` findings).
 """
 
 from __future__ import annotations
@@ -236,6 +236,44 @@ def doctor(as_json: bool) -> int:
     return 0 if all(c.ok or not c.required for c in checks) else EXIT_ERROR
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", default=".", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--sarif", "as_sarif", is_flag=True, help="Print SARIF 2.1.0 (GitHub code scanning).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file [default: .slimmer-lint.yaml beside the Dockerfile or here].",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "style", "none"], case_sensitive=False),
+    help="Exit 4 when a finding is at or above this severity [default: warning].",
+)
+def lint(path: str, as_json: bool, as_sarif: bool, config_path: Path | None, fail_on: str) -> int:
+    """Check the Dockerfile PATH (a directory: its Dockerfile and .dockerignore; - for stdin).
+
+    Exit codes: 0 no finding at or above --fail-on, 1 error, 2 usage, 4 findings.
+    """
+    import json
+
+    from slimmer import lint as linting
+
+    if as_json and as_sarif:
+        raise click.UsageError("--json and --sarif print different formats: choose one")
+    config = linting.resolve_config(path, config_path)
+    report = linting.lint_path(path, config)
+    threshold = linting.parse_fail_on(fail_on) if fail_on else config.fail_on
+    if as_sarif:
+        click.echo(json.dumps(linting.to_sarif(report), indent=2))
+    elif as_json:
+        click.echo(json.dumps(linting.to_json(report, threshold), indent=2))
+    else:
+        click.echo(linting.format_text(report))
+    return linting.EXIT_FINDINGS if report.at_or_above(threshold) else 0
+
+
 def _gate_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The CI gate options of xray (they override .slimmer-ci.yaml)."""
     options = [
@@ -322,8 +360,9 @@ def xray(**kwargs: Any) -> int:
     help="Also write a self-contained HTML report.",
 )
 @click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Image of a multi-platform index.")
-def diff(image_a: str, image_b: str, as_json: bool, html_file: Path | None, platform: str | None
-         ) -> int:
+def diff(
+    image_a: str, image_b: str, as_json: bool, html_file: Path | None, platform: str | None
+) -> int:
     """Compare two images: files added, removed and changed, packages, config."""
     from slimmer.diff import diff_images
     from slimmer.diff.render import render_diff

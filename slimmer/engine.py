@@ -7,7 +7,6 @@ Everything slimmer creates carries the label ``io.slimmer.session`` so it can be
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import tarfile
@@ -20,7 +19,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from slimmer.errors import EngineUnavailable, ImageNotFound, SlimmerError
+from slimmer.errors import CleanupFailed, EngineUnavailable, ImageNotFound, SlimmerError
 
 SESSION_LABEL = "io.slimmer.session"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -322,12 +321,39 @@ class Engine:
         return [v["Name"] for v in (found or {}).get("Volumes") or []]
 
     def remove_session(self, session: str) -> None:
-        """Remove every container and volume labelled with the session."""
-        for container in self.containers_of(session):
-            self.remove_container(container)
-        for volume in self.volumes_of(session):
-            with contextlib.suppress(docker.errors.NotFound):
-                self.api.remove_volume(volume, force=True)
+        """Remove every container and volume labelled with the session. Tries them all, then
+        raises CleanupFailed naming what is left (and how to remove it by hand)."""
+        failures: list[str] = []
+        removals = [(self.containers_of, self.remove_container, "container"),
+                    (self.volumes_of, self._remove_volume, "volume")]
+        for listing, remove, kind in removals:
+            try:
+                found = listing(session)
+            except SlimmerError as exc:
+                failures.append(f"listing {kind}s: {exc.message}")
+                continue
+            for name in found:
+                try:
+                    remove(name)
+                except SlimmerError as exc:
+                    failures.append(f"{kind} {name[:12]}: {exc.message}")
+        if failures:
+            label = f"{SESSION_LABEL}={session}"
+            raise CleanupFailed(
+                f"could not remove what this run created ({'; '.join(failures)})",
+                f"remove it by hand: docker rm -fv $(docker ps -aq --filter label={label}); "
+                f"docker volume rm $(docker volume ls -q --filter label={label})",
+            )
+
+    def _remove_volume(self, volume: str) -> None:
+        try:
+            self.api.remove_volume(volume, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            raise self._api_error(exc) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _unreachable(exc) from None
 
     # ---- helpers ------------------------------------------------------------------------------
 

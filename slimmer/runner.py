@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from slimmer.engine import Engine
 from slimmer.errors import TargetFailed
 from slimmer.options import ContinueAfter
 from slimmer.probes.model import ProbeResult
+from slimmer.processes import run_in_group
 from slimmer.target import Target
 
 # observation and verification containers get the same host name, so answers that show it
@@ -147,14 +147,12 @@ def _host_exec(command: str, host: str, ports: dict[str, int], timeout: float) -
     for spec, host_port in ports.items():
         env[f"SLIMMER_TARGET_PORT_{spec.split('/')[0]}"] = str(host_port)
     try:
-        done = subprocess.run(
-            shlex.split(command), env=env, capture_output=True, timeout=timeout, check=False
-        )
+        done = run_in_group(shlex.split(command), timeout, env)
     except FileNotFoundError as exc:
         return CommandResult(command, "host", 127, str(exc))
-    except subprocess.TimeoutExpired:
+    if done.returncode is None:
         return CommandResult(command, "host", -1, f"timed out after {timeout:.0f}s")
-    return CommandResult(command, "host", done.returncode, _tail(done.stdout + done.stderr))
+    return CommandResult(command, "host", done.returncode, _tail(done.output))
 
 
 def _wait_for_sigusr1(timeout: float) -> None:

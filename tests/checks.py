@@ -347,11 +347,35 @@ def _logged(engine: Engine, container: str, want: bytes) -> None:
     expect("container output", engine.stdout(container), want)
 
 
+JVM_APP_ROUTES: dict[str, tuple[int, str, bytes]] = {
+    "/": (200, "text/html",
+          b'<a href="/hash">hash</a> <a href="/zip">zip</a> <a href="/time">time</a>\n'),
+    "/hash": (200, "text/plain", b"sha256=59cf8e8c24e0f31ecdb3e71a1cdc82eb883e127d29b2513bc906b556b34a2116 md5=c1e6268e32358d08b4185e5f8f0a6370\n"),  # noqa: E501
+    "/zip": (200, "text/plain", b"length=512 crc32=1344091997 deflated=21\n"),
+    "/time": (200, "text/plain", b"UTC 2024-03-10T12:00:00Z\n"
+              b"Europe/Paris 2024-03-10T13:00:00+01:00\nAsia/Tokyo 2024-03-10T21:00:00+09:00\n"
+              b"America/New_York 2024-03-10T08:00:00-04:00\n"),
+    "/nope": (404, "text/plain", b"not found\n"),
+}
+
+
+def check_jvm_app(engine: Engine, ref: str) -> None:
+    with running(engine, ref, ports=["8080/tcp"]) as container:
+        address = host_port(engine, container, "8080/tcp")
+        retry(engine, container, lambda: expect_get(address, "/", *JVM_APP_ROUTES["/"]),
+              "jvm-app GET /")
+        for path, (status, content_type, body) in JVM_APP_ROUTES.items():
+            expect_get(address, path, status, content_type, body)
+        expect("jvm-app stdout", engine.stdout(container), b"listening on 8080\n")
+        expect("jvm-app exit code on docker stop", stop(engine, container), 143)
+
+
 CHECKS: dict[str, Check] = {
     "nginx": check_nginx,
     "python-app": check_python_app,
     "redis": check_redis,
     "batch": check_batch,
+    "jvm-app": check_jvm_app,
     "crafted-layers": check_crafted_layers,
     "crafted-links": check_crafted_links,
     "crafted-caps": check_crafted_caps,

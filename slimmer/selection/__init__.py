@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 
-from slimmer.elf import elf_closure, is_elf
-from slimmer.observation import Observation
+from slimmer.elf import elf_closure, elf_info, is_elf
+from slimmer.imagefs.model import EntryType
+from slimmer.observation import Observation, Op
 from slimmer.options import SelectOptions
 from slimmer.selection import rules
 from slimmer.selection.includes import apply_excludes, keep_includes
@@ -49,7 +51,9 @@ def select(fs, observation: Observation, options: SelectOptions) -> Selection:
     if dropped:
         warnings.append(f"--exclude removed {dropped} paths that would have been kept")
     keeper.add_parents()
-    unresolved = sorted(set(closure.unresolved) | set(late.unresolved))
+    unresolved = _not_seen_loaded(
+        keeper, observation, sorted(set(closure.unresolved) | set(late.unresolved))
+    )
     warnings += [f"library {name} needed by {by} not found in the image" for name, by in unresolved]
     return Selection(kept=keeper.kept, warnings=warnings, unresolved_libraries=unresolved)
 
@@ -66,3 +70,33 @@ def _keep_elf_closure(keeper: Keeper, env: list[str], analysed: set[str]):
         keeper.add(path, Reason(ELF, why))
     analysed.update(roots, closure.files)
     return closure
+
+
+def _not_seen_loaded(
+    keeper: Keeper, observation: Observation, unresolved: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The unresolved names the run never had a file for. A library a process opened or mapped
+    by its full path (a JVM's lib/server/libjvm.so, loaded by the launcher) satisfies every
+    NEEDED of its SONAME without a search: the static closure cannot find it, yet it loads, and
+    the trace kept it."""
+    names = {name for name, _by in unresolved}
+    if not names:
+        return unresolved
+    loaded: set[str] = set()
+    for path in _opened_files(observation):
+        entry = keeper.fs.resolve(path).entry
+        if entry is None or entry.type not in (EntryType.FILE, EntryType.HARDLINK):
+            continue
+        info = elf_info(keeper.fs, entry) if is_elf(keeper.fs, entry) else None
+        for name in (posixpath.basename(path), posixpath.basename(entry.path),
+                     info.soname if info else None):
+            if name in names:
+                loaded.add(name)
+    return [(name, by) for name, by in unresolved if name not in loaded]
+
+
+def _opened_files(observation: Observation) -> set[str]:
+    """Paths the run opened successfully (ptrace) or that fanotify saw opened, mapped or run."""
+    paths = {a.path for a in observation.paths if a.op is Op.OPEN_READ and not a.errno}
+    paths.update(event.path for event in observation.files if not event.is_dir)
+    return paths
