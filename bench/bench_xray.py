@@ -29,6 +29,7 @@ from bench.bench_index import (
     run_child,
     synthetic_layers,
 )
+from bench.results import save
 
 
 def child(spec: str, workdir: str) -> None:
@@ -110,6 +111,7 @@ def main() -> None:
         html_seconds = command_seconds(fixture, "--html", str(root / "r.html")) if fixture else None
     _print_table(rows)
     figures = dict(rows)
+    save("xray", {"cases": figures, "html_command_seconds": html_seconds})
     big, small = figures["synthetic 1.2 GB, docker-archive"], figures["same entries, 1/10 content"]
     print(
         f"peak RSS, 1.2 GB image / same entries with 1/10 of the content: "
