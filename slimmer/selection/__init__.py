@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from slimmer.elf import elf_closure, elf_info, is_elf
 from slimmer.imagefs.model import EntryType
+from slimmer.inventory import Inventory
+from slimmer.inventory.trim import DatabasePlan
 from slimmer.observation import Observation, Op
 from slimmer.options import SelectOptions
 from slimmer.selection import rules
@@ -20,10 +22,14 @@ class Selection:
     kept: dict[str, Reason]
     warnings: list[str] = field(default_factory=list)
     unresolved_libraries: list[tuple[str, str]] = field(default_factory=list)
+    package_plan: DatabasePlan | None = None  # the package database the slim image carries
 
 
-def select(fs, observation: Observation, options: SelectOptions) -> Selection:
-    """Decide what the slim image keeps. ``fs`` is the image's ImageFs."""
+def select(
+    fs, observation: Observation, options: SelectOptions, inventory: Inventory | None = None
+) -> Selection:
+    """Decide what the slim image keeps. ``fs`` is the image's ImageFs; with the image's
+    ``inventory`` the OS identity and the (trimmed) package database are kept too."""
     config = fs.config.get("config") or {}
     env = list(config.get("Env") or [])
     workdir = config.get("WorkingDir") or "/"
@@ -50,12 +56,20 @@ def select(fs, observation: Observation, options: SelectOptions) -> Selection:
     dropped = apply_excludes(keeper, options.excludes)
     if dropped:
         warnings.append(f"--exclude removed {dropped} paths that would have been kept")
+    mounted = apply_excludes(keeper, [f"{m.rstrip('/')}/*" for m in options.mount_points])
+    if mounted:
+        warnings.append(f"{mounted} paths under your mount points were left out of the image")
+    plan = None
+    if inventory is not None:
+        plan = rules.keep_package_database(keeper, inventory, options.package_db)
     keeper.add_parents()
     unresolved = _not_seen_loaded(
         keeper, observation, sorted(set(closure.unresolved) | set(late.unresolved))
     )
     warnings += [f"library {name} needed by {by} not found in the image" for name, by in unresolved]
-    return Selection(kept=keeper.kept, warnings=warnings, unresolved_libraries=unresolved)
+    return Selection(
+        kept=keeper.kept, warnings=warnings, unresolved_libraries=unresolved, package_plan=plan
+    )
 
 
 def _keep_elf_closure(keeper: Keeper, env: list[str], analysed: set[str]):
