@@ -202,7 +202,8 @@ def _build(
             "removed": output_dir / "removed.txt",
             **artifacts,
             **write_documents(packages.documents, output_dir),
-            **_write_audit(fs, built, (options.image, tag), output_dir, session, progress),
+            **_write_audit(fs, inventory, built, (options.image, tag), output_dir, session,
+                           progress),
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
@@ -279,6 +280,7 @@ def _profile(
 
 def _write_audit(
     fs: ImageFs,
+    inventory: Inventory,
     built: SlimImage,
     names: tuple[str, str],
     output_dir: Path,
@@ -288,7 +290,7 @@ def _write_audit(
     """diff.json and report.html: the original compared with the slim image (what was removed,
     which packages are gone), viewable without reading JSON."""
     with progress.phase("audit", "comparing the original and the slim image"):
-        return write_build_audit(fs, built, names, output_dir, session.workdir)
+        return write_build_audit(fs, built, names, output_dir, session.workdir, inventory)
 
 
 def _write_profiles(

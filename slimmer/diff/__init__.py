@@ -13,7 +13,9 @@ from typing import Any
 from slimmer.diff.config import diff_config
 from slimmer.diff.files import diff_files
 from slimmer.diff.packages import diff_packages
+from slimmer.escaping import map_strings, printable
 from slimmer.imagefs import ImageFs, open_image
+from slimmer.inventory import Inventory
 from slimmer.session import _terminate_as_interrupt
 from slimmer.xray.config import config_summary
 from slimmer.xray.packages import inventory_of
@@ -33,14 +35,14 @@ def diff_images(spec_a: str, spec_b: str, platform: str | None = None) -> dict[s
         return compare(fs_a, fs_b, spec_a, spec_b)
 
 
-def compare(fs_a: ImageFs, fs_b: ImageFs, name_a: str, name_b: str) -> dict[str, Any]:
-    inventory_a, inventory_b = inventory_of(fs_a), inventory_of(fs_b)
-    packages = (
-        diff_packages(fs_a, inventory_a, fs_b, inventory_b)
-        if inventory_a is not None and inventory_b is not None
-        else None
-    )
-    return {
+def compare(
+    fs_a: ImageFs, fs_b: ImageFs, name_a: str, name_b: str, inventory_a: Inventory | None = None
+) -> dict[str, Any]:
+    """Files, packages and config of B against A (``inventory_a``: A's inventory when the
+    caller has it already)."""
+    inventory_a = inventory_a or inventory_of(fs_a)
+    packages = diff_packages(fs_a, inventory_a, fs_b, inventory_of(fs_b))
+    report = {
         "schema": SCHEMA,
         "a": _image(fs_a, name_a),
         "b": _image(fs_b, name_b),
@@ -48,6 +50,7 @@ def compare(fs_a: ImageFs, fs_b: ImageFs, name_a: str, name_b: str) -> dict[str,
         "packages": packages,
         "config": diff_config(config_summary(fs_a), config_summary(fs_b)),
     }
+    return map_strings(report, printable)  # image strings escaped as in report.json
 
 
 def _image(fs: ImageFs, name: str) -> dict[str, Any]:

@@ -10,13 +10,19 @@ from pathlib import Path
 from slimmer.diff import compare
 from slimmer.htmlreport import write_diff_html
 from slimmer.imagefs import ImageFs, open_stream
+from slimmer.inventory import Inventory
 from slimmer.rebuild.archive import SlimImage, TarStream, docker_archive_members
 
 CHUNK = 1 << 20
 
 
 def write_build_audit(
-    original: ImageFs, slim: SlimImage, names: tuple[str, str], output_dir: Path, workdir: Path
+    original: ImageFs,
+    slim: SlimImage,
+    names: tuple[str, str],
+    output_dir: Path,
+    workdir: Path,
+    inventory: Inventory | None = None,
 ) -> dict[str, Path]:
     """Compare ``original`` with the ``slim`` image just written (read from its own layer
     file, no engine); write diff.json and report.html; their paths."""
@@ -27,7 +33,7 @@ def write_build_audit(
                 yield chunk
 
     with open_stream(chunks(), workdir, label="the slim image") as slim_fs:
-        report = compare(original, slim_fs, names[0], names[1])
+        report = compare(original, slim_fs, names[0], names[1], inventory)
     output_dir.mkdir(parents=True, exist_ok=True)
     json_path = output_dir / "diff.json"
     json_path.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,11 +1,13 @@
 """Put an xray report together from an ImageFs (and the package inventory). The report is a
-plain JSON document; its schema is in docs/xray.md."""
+plain JSON document (schema in docs/xray.md) whose strings from the image are escaped with
+``slimmer.escaping.printable``, as in report.json: valid UTF-8, one line each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from slimmer.escaping import map_strings, printable
 from slimmer.imagefs import EntryType, ImageFs
 from slimmer.xray.config import config_summary
 from slimmer.xray.content import biggest, duplicates
@@ -55,7 +57,7 @@ def analyze(fs: ImageFs, image: str, options: XrayOptions, packages: Any = None)
     }
     if options.treemap_nodes:
         report["tree"] = tree_nodes(fs, options.treemap_nodes)
-    return report
+    return map_strings(report, printable)  # names from the image: any bytes, one line each
 
 
 def _final_bytes(fs: ImageFs) -> int:

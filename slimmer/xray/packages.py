@@ -6,21 +6,17 @@ from collections import Counter
 from typing import Any
 
 from slimmer.imagefs import ImageFs
+from slimmer.inventory import Inventory, read_inventory
 
 
-def inventory_of(fs: ImageFs) -> Any:
-    """The image's package inventory, or None while ``slimmer.inventory`` is not there."""
-    try:
-        from slimmer.inventory import read_inventory
-    except ImportError:
-        return None
+def inventory_of(fs: ImageFs) -> Inventory:
     return read_inventory(fs)
 
 
-def package_summary(fs: ImageFs) -> dict[str, Any] | None:
+def package_summary(fs: ImageFs) -> dict[str, Any]:
+    """Packages with name, version, arch, licences, purl and the number of paths each owns;
+    counts by ecosystem; the OS identity; the inventory's warnings."""
     inventory = inventory_of(fs)
-    if inventory is None:
-        return None
     packages = [
         {
             "ecosystem": p.ecosystem,
@@ -39,4 +35,5 @@ def package_summary(fs: ImageFs) -> dict[str, Any] | None:
         "count": len(packages),
         "by_ecosystem": dict(Counter(p["ecosystem"] for p in packages)),
         "packages": packages,
+        "warnings": list(inventory.warnings),
     }

@@ -14,17 +14,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from slimmer.escaping import printable
 from slimmer.summary import human_size
 
 ROWS = 10
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 
 
 def shown(value: object) -> str:
-    """An image-provided string made safe to print: undecodable bytes become U+FFFD and
-    control characters (terminal escape sequences) their \\xNN form."""
-    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    """A string safe to print. Reports hold image strings already escaped with
+    ``slimmer.escaping.printable``; anything else that still holds control characters or
+    undecodable bytes is escaped the same way here."""
+    text = str(value)
+    return printable(text) if _UNPRINTABLE.search(text) else text
 
 
 def T(value: object, style: str = "") -> Text:
@@ -209,7 +211,8 @@ def _secret_line(secret: dict[str, Any]) -> Text:
 
 
 def _packages(packages: dict[str, Any]) -> Table:
-    table = Table(title=f"Packages ({packages.get('count', 0)})", title_justify="left")
+    system = (packages.get("os") or {}).get("pretty_name") or "unknown OS"
+    table = Table(title=f"Packages ({packages['count']}, {system})", title_justify="left")
     for name in ("ecosystem", "count"):
         table.add_column(name)
     for ecosystem, count in sorted(packages.get("by_ecosystem", {}).items()):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.recipes import crafted
+from fixtures.recipes import crafted, secrets
 from tests.xray.helpers import render_dom, slimmer, xray_json
 
 pytestmark = [pytest.mark.docker]
@@ -117,8 +117,8 @@ EXPECTED_SECRETS = [
     {"where": "env", "name": "GITHUB_TOKEN", "rule": "github-token", "masked": "ghp_****(len=40)"},
 ]
 FAKE_VALUES = (
-    crafted.FAKE_DB_PASSWORD, crafted.FAKE_NPM_TOKEN, crafted.FAKE_AWS_SECRET,
-    crafted.FAKE_GITHUB_TOKEN, crafted.FAKE_ARG_TOKEN, "b3BlbnNzaC1rZXktdjEAAAAAFAKE",
+    secrets.FAKE_DB_PASSWORD, secrets.FAKE_NPM_TOKEN, secrets.FAKE_AWS_SECRET,
+    secrets.FAKE_GITHUB_TOKEN, secrets.FAKE_ARG_TOKEN, "b3BlbnNzaC1rZXktdjEAAAAAFAKE",
 )
 
 

@@ -16,6 +16,7 @@ SCRIPT_NAME = "<script>document.title='owned'</script>.txt"
 IMG_NAME = '<img src=x onerror="document.title=1">'
 MARKUP_NAME = "[bold red]not markup[/bold red]"
 ESCAPE_NAME = "esc\x1b[2Jcleared"
+LATIN1_NAME = "caf\udce9.txt"  # the byte 0xe9: not UTF-8
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,7 @@ def hostile_archive(tmp_path_factory) -> Path:
             file(f"srv/{IMG_NAME}", "y" * 3000),
             file(f"srv/{MARKUP_NAME}", "z" * 2000),
             file(f"srv/{ESCAPE_NAME}", "w" * 1000),
+            file(f"srv/{LATIN1_NAME}", "l" * 900),
             *(file(f"srv/many/f{n:03d}", "d" * (100 + n)) for n in range(200)),
         ],
         [file(f"srv/{SCRIPT_NAME}", "x" * 6000), whiteout(f"srv/{ESCAPE_NAME}")],
@@ -53,6 +55,7 @@ def test_html_escapes_names_and_draws_the_treemap(hostile_archive: Path, tmp_pat
     assert dom.count('class="tm-node') >= 20
     assert dom.count('class="tm-node tm-dir"') >= 2
     assert "&lt;script&gt;document.title" in dom  # the name is shown, as text
+    assert "caf\\xe9.txt" in text
 
 
 def test_terminal_prints_names_literally(hostile_archive: Path) -> None:
@@ -68,4 +71,6 @@ def test_json_round_trips_names(hostile_archive: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     wasted = {w["path"] for w in report["efficiency"]["wasted_paths"]}
-    assert wasted == {f"/srv/{SCRIPT_NAME}", f"/srv/{ESCAPE_NAME}"}
+    assert wasted == {f"/srv/{SCRIPT_NAME}", "/srv/esc\\x1b[2Jcleared"}  # escaping.printable
+    biggest = {f["path"] for f in report["biggest"]["files"]}
+    assert "/srv/caf\\xe9.txt" in biggest and "\\udc" not in done.stdout
