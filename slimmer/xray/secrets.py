@@ -71,7 +71,8 @@ URL_CREDENTIALS = re.compile(
 )
 NETRC_PASSWORD = re.compile(r"(?m)\bpassword\s+(?P<value>\S+)")
 
-# Files whose name alone makes them candidates: name -> rule
+# Files whose name alone makes them candidates: name -> rule (credentials and config.json
+# only in some directories: see candidate_rule)
 CREDENTIAL_FILES = {
     ".env": "dotenv-file",
     ".npmrc": "npmrc-file",
@@ -80,8 +81,6 @@ CREDENTIAL_FILES = {
     ".pypirc": "pypirc-file",
     ".pgpass": "pgpass-file",
     ".htpasswd": "htpasswd-file",
-    "credentials": "credentials-file",  # ~/.aws/credentials and friends
-    "config.json": "docker-config",  # only under a .docker directory, see candidate_rule
 }
 KEY_NAMES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
 KEY_SUFFIXES = (".pem", ".key", ".p8", ".ppk", ".asc")
