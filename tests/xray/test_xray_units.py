@@ -101,42 +101,26 @@ def test_capabilities_decode_all_revisions() -> None:
     assert decode_capabilities(v1)["permitted"] == ["cap_net_raw"]
 
 
-def test_package_summary_from_the_inventory_api(monkeypatch) -> None:
-    """The packages section maps the shared inventory's API (a stand-in here: the real one is
-    tested against dpkg-query on the Debian fixtures)."""
-    from dataclasses import dataclass
-
+def test_package_summary_from_the_inventory(monkeypatch) -> None:
+    """The packages section maps the shared inventory (its real model objects here; the real
+    reader is tested against dpkg-query on the Debian fixtures)."""
+    from slimmer.inventory import Inventory, OsInfo, Package
     from slimmer.xray import packages as section
 
-    @dataclass(frozen=True)
-    class Package:
-        ecosystem: str
-        name: str
-        version: str
-        arch: str
-        licenses: tuple
-        purl: str
-        files: tuple
+    def package(ecosystem: str, name: str, version: str, files: tuple[str, ...]) -> Package:
+        return Package(ecosystem, name, version, "amd64", ("MIT",), f"pkg:{ecosystem}/{name}",
+                       files, "/var/lib/dpkg/status")
 
-    @dataclass(frozen=True)
-    class Os:
-        def to_dict(self) -> dict:
-            return {"id": "debian", "version_id": "12"}
-
-    @dataclass(frozen=True)
-    class Inventory:
-        os: Os
-        packages: list
-
-    inventory = Inventory(Os(), [
-        Package("deb", "zlib1g", "1:1.2.13", "amd64", ("Zlib",), "pkg:deb/debian/zlib1g",
-                ("/usr/lib/x86_64-linux-gnu/libz.so.1",)),
-        Package("pypi", "flask", "3.0.0", "", ("BSD-3-Clause",), "pkg:pypi/flask@3.0.0", ()),
-        Package("deb", "bash", "5.2.15", "amd64", ("GPL-3",), "pkg:deb/debian/bash", ()),
-    ])
+    inventory = Inventory(
+        OsInfo("debian", "12", "Debian GNU/Linux 12 (bookworm)", ("/etc/os-release",)),
+        [package("deb", "zlib1g", "1:1.2.13", ("/usr/lib/x86_64-linux-gnu/libz.so.1",)),
+         package("pypi", "flask", "3.0.0", ()), package("deb", "bash", "5.2.15", ())],
+        ["a skipped record"],
+    )
     monkeypatch.setattr(section, "inventory_of", lambda fs: inventory)
     summary = section.package_summary(None)  # type: ignore[arg-type]
-    assert summary["os"] == {"id": "debian", "version_id": "12"}
+    assert summary["os"]["pretty_name"] == "Debian GNU/Linux 12 (bookworm)"
     assert summary["count"] == 3 and summary["by_ecosystem"] == {"deb": 2, "pypi": 1}
     assert [(p["ecosystem"], p["name"], p["files"]) for p in summary["packages"]] == [
         ("deb", "bash", 0), ("deb", "zlib1g", 1), ("pypi", "flask", 0)]
+    assert summary["warnings"] == ["a skipped record"]
