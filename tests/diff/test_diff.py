@@ -1,13 +1,13 @@
 """slimmer diff on two docker-archive files written here (no engine): files added, removed and
 changed (content digest, mode, owner, link target), config differences with secrets masked,
-packages removed / kept / partially kept (a stand-in inventory until slimmer.inventory is
-merged), and the HTML page in headless Chromium."""
+packages removed / kept / partially kept (inventories given here: the images have no package
+database; the reader is tested on the Debian fixtures), and the HTML page in headless
+Chromium."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ import pytest
 from fixtures.layers import directory, docker_archive, file, symlink
 from slimmer.diff import compare
 from slimmer.imagefs import open_image
+from slimmer.inventory import Inventory, Package
 from tests.xray.helpers import render_dom, slimmer
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
@@ -82,34 +83,23 @@ def test_files_and_config(images, tmp_path: Path) -> None:
     assert "/usr/share/doc/tool/README" in dom
 
 
-@dataclass(frozen=True)
-class StandIn:
-    """Only what diff uses of slimmer.inventory.Package (the real one lands separately)."""
-
-    ecosystem: str
-    name: str
-    version: str
-    files: tuple[str, ...]
-    arch: str = "amd64"
-
-
-@dataclass(frozen=True)
-class StandInInventory:
-    packages: list[StandIn]
+def _package(name: str, version: str, files: tuple[str, ...]) -> Package:
+    return Package("deb", name, version, "amd64", (), f"pkg:deb/debian/{name}@{version}", files,
+                   "/var/lib/dpkg/status")
 
 
 def test_packages_removed_kept_partially_kept(images, tmp_path: Path, monkeypatch) -> None:
     a, b = images
     inventories = {
-        "a": StandInInventory([
-            StandIn("deb", "tool", "1.0",
-                    ("/usr", "/bin/tool", "/usr/share/doc/tool", "/usr/share/doc/tool/README")),
-            StandIn("deb", "helper", "2.0", ("/usr/bin/helper",)),
-            StandIn("deb", "base-files", "12", ("/etc/keep.txt",)),
-            StandIn("deb", "meta", "1", ()),
+        "a": Inventory(None, [
+            _package("tool", "1.0",
+                     ("/usr", "/bin/tool", "/usr/share/doc/tool", "/usr/share/doc/tool/README")),
+            _package("helper", "2.0", ("/usr/bin/helper",)),
+            _package("base-files", "12", ("/etc/keep.txt",)),
+            _package("meta", "1", ()),
         ]),
-        "b": StandInInventory([StandIn("deb", "base-files", "13", ("/etc/keep.txt",)),
-                               StandIn("deb", "extra", "1", ("/etc/new.txt",))]),
+        "b": Inventory(None, [_package("base-files", "13", ("/etc/keep.txt",)),
+                              _package("extra", "1", ("/etc/new.txt",))]),
     }
     with open_image(a, tmp_path) as fs_a, open_image(b, tmp_path) as fs_b:
         monkeypatch.setattr("slimmer.diff.inventory_of",
