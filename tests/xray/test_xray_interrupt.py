@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.layers import docker_archive, file
 from tests.e2e.helpers import slimmer
 
 FILES = 30_000
@@ -30,23 +31,12 @@ def _many_files_archive(path: Path) -> Path:
             info = tarfile.TarInfo(f"srv/d{number // 500}/f{number}")
             info.size = 64
             tar.addfile(info, io.BytesIO(bytes(64)))
-    with open(path, "wb") as out:
-        docker_archive([[file("srv/x", "x")]], {"Cmd": ["/x"]}, "many:latest", out, "amd64")
-    # swap the small layer for the big gzip one (same diff id logic as docker save: the
-    # config's diff_ids must name the uncompressed tar)
-    return _replace_layer(path, gzip.compress(layer.getvalue(), compresslevel=1),
-                          layer.getvalue())
-
-
-def _replace_layer(path: Path, blob: bytes, tar_bytes: bytes) -> Path:
-    import hashlib
-    import json
-
-    diff_id = "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
+    diff_id = "sha256:" + hashlib.sha256(layer.getvalue()).hexdigest()
     config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/x"]},
                          "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
     config_name = hashlib.sha256(config).hexdigest() + ".json"
     manifest = json.dumps([{"Config": config_name, "Layers": ["layer.tar.gz"]}]).encode()
+    blob = gzip.compress(layer.getvalue(), compresslevel=1)
     with tarfile.open(path, "w") as tar:
         for name, data in (("manifest.json", manifest), (config_name, config),
                            ("layer.tar.gz", blob)):
