@@ -16,7 +16,7 @@ from slimmer.diff.packages import diff_packages
 from slimmer.escaping import map_strings, printable
 from slimmer.imagefs import ImageFs, open_image
 from slimmer.inventory import Inventory
-from slimmer.session import _terminate_as_interrupt
+from slimmer.session import terminate_as_interrupt
 from slimmer.xray.config import config_summary
 from slimmer.xray.packages import inventory_of
 
@@ -27,7 +27,7 @@ __all__ = ["SCHEMA", "compare", "diff_images"]
 
 def diff_images(spec_a: str, spec_b: str, platform: str | None = None) -> dict[str, Any]:
     with (
-        _terminate_as_interrupt(),
+        terminate_as_interrupt(),
         tempfile.TemporaryDirectory(prefix="slimmer-diff-") as work,
         open_image(spec_a, work, platform=platform) as fs_a,
         open_image(spec_b, work, platform=platform) as fs_b,

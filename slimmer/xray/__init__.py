@@ -12,7 +12,7 @@ import tempfile
 from typing import Any
 
 from slimmer.imagefs import open_image
-from slimmer.session import _terminate_as_interrupt
+from slimmer.session import terminate_as_interrupt
 from slimmer.xray.analyze import SCHEMA, XrayOptions, analyze
 from slimmer.xray.packages import package_summary
 
@@ -23,7 +23,7 @@ def xray_image(
     spec: str, platform: str | None = None, options: XrayOptions | None = None
 ) -> dict[str, Any]:
     with (
-        _terminate_as_interrupt(),
+        terminate_as_interrupt(),
         tempfile.TemporaryDirectory(prefix="slimmer-xray-") as work,
         open_image(spec, work, platform=platform, keep_layers=True) as fs,
     ):
