@@ -18,7 +18,7 @@ import uuid
 
 from fixtures import ensure_image
 from slimmer.engine import Engine
-from slimmer.observe import PROFILING_CAPS
+from slimmer.observe import PROFILING_CAPS, SensorLayout, sensor_command
 from slimmer.sensor.assets import sensor_binary
 
 GT = "/usr/local/bin/groundtruth"
@@ -48,7 +48,9 @@ def elapsed(engine: Engine, image: str, argv: list[str], options: tuple[str, ...
         else:
             # as the pipeline runs it (slimmer.observe): SYS_ADMIN and SYS_PTRACE, dropped for
             # the target
-            entrypoint = ["/.slimmer/sensor", "--drop-cap", "SYS_PTRACE", *options, "--"]
+            layout = SensorLayout.new()
+            entrypoint = [*sensor_command(layout, engine, "--drop-cap", "SYS_PTRACE", *options),
+                          "--"]
             container = engine.create_container(
                 image,
                 session=session,
@@ -58,7 +60,7 @@ def elapsed(engine: Engine, image: str, argv: list[str], options: tuple[str, ...
                 cap_add=PROFILING_CAPS,
                 network_mode="none",
             )
-            engine.put_file(container, "/", ".slimmer/sensor", sensor_binary("x86_64"), 0o755)
+            layout.install(engine, container, sensor_binary("x86_64"))
         engine.start(container)
         code = engine.wait(container, timeout=300)
         output = engine.stdout(container).decode()

@@ -1,9 +1,21 @@
-"""seccomp profiles in Docker/OCI JSON: observed syscalls plus what the runtime itself needs."""
+"""seccomp profiles in Docker/OCI JSON: the observed syscalls plus what the runtime itself needs,
+each under the conditions Docker's default profile puts on it.
+
+The profile is the intersection of the observation with Docker's current default profile for a
+container with Docker's default capabilities (``docker_default.py``): a name the default allows
+always is allowed always; a name it allows only for some arguments (``clone`` without namespace
+flags, ``personality`` with five values, ``socket`` without some families) keeps those argument
+comparisons; the default's explicit errno rules (``clone3`` answers ENOSYS, so that C libraries
+fall back to ``clone``) are kept whether the name was seen or not; a name the default does not
+allow is left out even when it was seen (``denied_by_default`` lists them).
+"""
 
 from __future__ import annotations
 
 from slimmer.errors import SlimmerError
 from slimmer.observation import Observation
+from slimmer.profiles.docker_default import default_filter
+from slimmer.profiles.evaluate import ALLOW, ALLOWING, ERRNO, Filter, Rule
 from slimmer.profiles.libseccomp_names import KNOWN
 from slimmer.profiles.runtime_syscalls import runtime_syscalls
 
@@ -20,16 +32,25 @@ def observed_syscalls(obs: Observation) -> set[str]:
     return {name for calls in obs.syscalls.values() for name, count in calls.items() if count}
 
 
-def allowed_syscalls(obs: Observation) -> list[str]:
-    """The allow list: observed syscalls, those the sensor let through untraced, and the runtime
-    set, limited to names libseccomp knows.
-
-    Names libseccomp does not know cannot be filtered by it (runc ignores them, so they are
-    denied anyway; other runtimes refuse the whole profile): see ``unknown_syscalls``.
-    """
+def wanted_syscalls(obs: Observation) -> set[str]:
+    """Observed syscalls, those the sensor let through untraced, and the runtime set, limited to
+    names libseccomp knows (runc ignores other names, so they are denied anyway; other runtimes
+    refuse the whole profile): see ``unknown_syscalls``."""
     arch = _checked_arch(obs)
     wanted = observed_syscalls(obs) | obs.allowed_untraced | runtime_syscalls(arch)
-    return sorted(wanted & KNOWN[arch])
+    return wanted & KNOWN[arch]
+
+
+def allowed_syscalls(obs: Observation) -> list[str]:
+    """The names the profile allows (always, or for some arguments)."""
+    default = default_filter(_checked_arch(obs))
+    return sorted(name for name in wanted_syscalls(obs) if name in default.allowed_names())
+
+
+def denied_by_default(obs: Observation) -> list[str]:
+    """Names that were seen but Docker's default profile does not allow: left out."""
+    default = default_filter(_checked_arch(obs))
+    return sorted(wanted_syscalls(obs) - default.allowed_names())
 
 
 def unknown_syscalls(obs: Observation) -> list[str]:
@@ -48,8 +69,34 @@ def seccomp_profile(obs: Observation, log_only: bool = False) -> dict:
     if not log_only:
         profile["defaultErrnoRet"] = DENY_ERRNO
     profile["architectures"] = list(ARCHITECTURES[arch])
-    profile["syscalls"] = [{"names": allowed_syscalls(obs), "action": "SCMP_ACT_ALLOW"}]
+    profile["syscalls"] = syscall_rules(default_filter(arch), wanted_syscalls(obs), arch)
     return profile
+
+
+def syscall_rules(default: Filter, wanted: set[str], arch: str) -> list[dict]:
+    """The rules: one unconditional allow rule, then the default's conditional allow rules
+    limited to wanted names, then the default's errno rules (in the default's order)."""
+    always = sorted(name for name in wanted if default.allows_always(name))
+    rules: list[dict] = [{"names": always, "action": ALLOW}]
+    for rule in default.rules:
+        if rule.action in ALLOWING and rule.checks:
+            names = sorted((rule.names & wanted) - set(always))
+        elif rule.action == ERRNO:
+            names = sorted((rule.names & KNOWN[arch]) - set(always))
+        else:
+            continue
+        if names:
+            rules.append(_rule_json(rule, names))
+    return rules
+
+
+def _rule_json(rule: Rule, names: list[str]) -> dict:
+    item: dict = {"names": names, "action": rule.action}
+    if rule.action == ERRNO:
+        item["errnoRet"] = DENY_ERRNO if rule.errno is None else rule.errno
+    if rule.checks:
+        item["args"] = [check.as_json() for check in rule.checks]
+    return item
 
 
 def _checked_arch(obs: Observation) -> str:
