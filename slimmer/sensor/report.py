@@ -39,6 +39,7 @@ SOCKET_TYPES = {1: "stream", 2: "dgram", 3: "raw", 4: "rdm", 5: "seqpacket", 6: 
                 10: "packet"}
 _FILE_KINDS = {"o": FileEventKind.OPEN, "a": FileEventKind.ACCESS, "x": FileEventKind.EXEC}
 _ESCAPE = re.compile(rb"\\(x[0-9a-f]{2}|-)")
+_UNESCAPED = {b"-": b"", **{b"x%02x" % n: bytes([n]) for n in range(256)}}
 _COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _MAX_COUNT = (1 << 63) - 1
 _MAX_PORT = 65535
@@ -50,8 +51,9 @@ def unescape(field: bytes) -> str:
     Paths may hold any bytes: those that are not UTF-8 come back as surrogate escapes
     (``os.fsencode`` restores the original bytes).
     """
-    raw = _ESCAPE.sub(lambda m: b"" if m.group(1) == b"-" else bytes([int(m.group(1)[1:], 16)]),
-                      field)
+    if b"\\" not in field:
+        return field.decode("utf-8", "surrogateescape")
+    raw = _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], field)
     return raw.decode("utf-8", "surrogateescape")
 
 

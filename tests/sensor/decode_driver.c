@@ -5,12 +5,15 @@
  *   decode ABI NAME A0..A5        decoded path arguments: "dirfd addr op" per path
  *   join BASE REL                 lexical join
  *   user SPEC PASSWD GROUP        resolved user from file contents
- *   esc TEXT                      report escaping */
+ *   esc TEXT                      report escaping
+ *   verify DUID DGID DGROUP       user_verify for this process's own ids, the uid, gid and an
+ *                                 extra group shifted by the given deltas: "ok" or "mismatch" */
 #include "sensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver_abis.h"
 
@@ -79,6 +82,16 @@ int main(int argc, char **argv)
 		for (int i = 0; i < u.ngroups; i++)
 			printf(" %u", (unsigned)u.groups[i]);
 		printf("\n");
+		return 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "verify") == 0) {
+		static struct user_spec u;
+		u.uid = getuid() + (uid_t)atoi(argv[2]);
+		u.gid = getgid() + (gid_t)atoi(argv[3]);
+		u.ngroups = getgroups(MAX_GROUPS, u.groups);
+		if (atoi(argv[4]))
+			u.groups[u.ngroups++] = 123456;
+		printf("%s\n", user_verify(&u) == 0 ? "ok" : "mismatch");
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "esc") == 0) {

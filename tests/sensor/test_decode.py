@@ -185,3 +185,11 @@ def test_user_resolution(driver, spec, expected):
 def test_escaping(driver):
     assert driver("esc", "a b\\c\tü") == "a\\x20b\\x5cc\\x09\\xc3\\xbc"
     assert driver("esc", "") == "\\-"
+
+
+def test_ids_are_verified_after_the_switch(driver):
+    """user_verify: real, effective and saved uid and gid and the groups must be the user's."""
+    assert driver("verify", "0", "0", "0") == "ok"
+    assert driver("verify", "1", "0", "0") == "mismatch"
+    assert driver("verify", "0", "1", "0") == "mismatch"
+    assert driver("verify", "0", "0", "1") == "mismatch"
