@@ -6,9 +6,9 @@ fail exactly as Docker's default profile makes them fail for the target's own ca
 script turns the default profiles kept in ``slimmer/profiles/data/`` into C tables: per profile
 and architecture, the rules that apply to the architecture (capability and kernel conditions stay
 in the table: the sensor evaluates them at run time for the target's bounding set and kernel),
-and the names those rules mention. Names an unconditional allow rule has are left out: they are
-allowed whatever the capabilities, and the engine's own filter decides them alike with and
-without the sensor. Capability numbers come from the kernel's UAPI
+and the names the sensor decides: those of rules with capability conditions, except names an
+unconditional allow rule has. Every other name the engine's own filter decides alike with and
+without the sensor (its rules do not depend on capabilities), so the sensor leaves it alone. Capability numbers come from the kernel's UAPI
 ``linux/capability.h`` (the headers shipped in the ``ziglang`` package by default).
 
 Usage: python sensors/gen_default_seccomp.py [--include DIR]
@@ -97,6 +97,11 @@ def _always_allowed(item: dict) -> bool:
     return item["action"] == ALLOW and not any(conditions)
 
 
+def _capability_dependent(item: dict) -> bool:
+    includes, excludes = item.get("includes") or {}, item.get("excludes") or {}
+    return bool(includes.get("caps") or excludes.get("caps"))
+
+
 def _c_name(profile_id: str) -> str:
     return re.sub(r"\W", "_", profile_id)
 
@@ -107,16 +112,16 @@ def profile_tables(profile_id: str, arch: str, caps: dict[str, int]) -> tuple[li
     prefix = f"dsc_{_c_name(profile_id)}"
     lines: list[str] = []
     rules: list[str] = []
-    mentioned: set[str] = set()
     items = [item for item in profile["syscalls"] if _applies_to_arch(item, arch)]
     always = {name for item in items if _always_allowed(item) for name in parse_rule(item).names}
+    governed = {name for item in items if _capability_dependent(item)
+                for name in parse_rule(item).names}
     for number, item in enumerate(items):
         rule = parse_rule(item)
         if _always_allowed(item):
             continue
         if rule.action not in ACTIONS:
             raise SystemExit(f"{profile_id}: action {rule.action} is not supported by the sensor")
-        mentioned |= rule.names
         names = ", ".join(f'"{n}"' for n in sorted(rule.names))
         lines.append(f"static const char *const {prefix}_names_{number}[] = {{{names}, NULL}};")
         checks = "NULL"
@@ -138,7 +143,7 @@ def profile_tables(profile_id: str, arch: str, caps: dict[str, int]) -> tuple[li
     lines.append(f"static const struct dsc_rule {prefix}_rules[] = {{")
     lines += rules
     lines.append("};")
-    names = ", ".join(f'"{n}"' for n in sorted(mentioned - always))
+    names = ", ".join(f'"{n}"' for n in sorted(governed - always))
     lines.append(f"static const char *const {prefix}_mentioned[] = {{{names}, NULL}};")
     default_errno = profile.get("defaultErrnoRet") or 1
     if profile["defaultAction"] != ERRNO:

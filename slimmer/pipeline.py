@@ -18,8 +18,10 @@ from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions
 from slimmer.profiles import (
+    denied_by_default,
     docker_default_names,
     find_missing_syscalls,
+    profile_counts,
     seccomp_profile,
     unknown_syscalls,
     write_profiles,
@@ -311,12 +313,8 @@ def _name_denied(
 def _profiles_summary(
     profile: dict[str, Any], observation: Observation, artifacts: dict[str, Path]
 ) -> dict[str, Any]:
-    allowed = {n for rule in profile.get("syscalls", []) for n in rule.get("names", [])}
     return {
-        "seccomp_syscalls": {
-            "allowed": len(allowed),
-            "docker_default": len(docker_default_names(observation.arch)),
-        },
+        "seccomp_syscalls": profile_counts(profile, observation.arch),
         "files": {k: str(v) for k, v in artifacts.items()},
     }
 
@@ -328,6 +326,12 @@ def _observation_warnings(observed: ObservedRun) -> list[str]:
         warnings.append(
             "syscalls the engine's libseccomp does not know, left out of seccomp.json: "
             + ", ".join(unknown)
+        )
+    denied = denied_by_default(observed.observation)
+    if denied:
+        warnings.append(
+            "syscalls the target made that Docker's default profile does not allow, left out "
+            "of seccomp.json (it is never weaker than the default): " + ", ".join(denied)
         )
     return warnings
 

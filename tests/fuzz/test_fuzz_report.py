@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tracemalloc
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slimmer.errors import SensorError
@@ -66,6 +66,9 @@ def test_any_bytes(data: bytes) -> None:
 
 @FUZZ
 @given(structured)
+@example(b"slimmer-sensor-report 1\narch x86_64\nsys arm 1 1\nend\n")
+@example(b"\n".join([b"slimmer-sensor-report 2", *base, b"sys arm 1 1", b"end"]))
+@example(b"\n".join([b"slimmer-sensor-report 2", *base, b"counter ../../x 1", b"end"]))
 def test_report_shaped_input(data: bytes) -> None:
     _check(data)
 

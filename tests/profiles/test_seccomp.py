@@ -25,6 +25,7 @@ from slimmer.profiles.runtime_syscalls import RUNTIME_SYSCALLS, runtime_syscalls
 from slimmer.profiles.seccomp import (
     allowed_syscalls,
     denied_by_default,
+    profile_counts,
     seccomp_profile,
     unknown_syscalls,
 )
@@ -186,3 +187,15 @@ def test_syscalls_the_sensor_let_through_untraced_are_allowed() -> None:
     obs = _obs(x86_64={"openat": 2})
     obs.allowed_untraced = {"read", "futex"}
     assert {"read", "futex", "openat"} <= set(allowed_syscalls(obs))
+
+
+def test_counts_are_made_alike() -> None:
+    """report.json's seccomp_syscalls: both figures count the native ABI's syscalls allowed to
+    a container with Docker's default capabilities; an errno rule (clone3) is no allowance."""
+    obs = _obs(x86_64={"read": 1, "clone": 1}, i386={"socketcall": 1})
+    counts = profile_counts(seccomp_profile(obs), "x86_64")
+    names = set(allowed_syscalls(obs))
+    assert "socketcall" in names and "clone3" not in names
+    assert counts["allowed"] == len(names - {"socketcall"})
+    assert counts["docker_default"] == 309
+    assert "x86_64 ABI" in counts["counted"]

@@ -114,6 +114,6 @@ int main(int argc, char **argv)
 	}
 	struct stat st;
 	stat("/real-used-by-attacker", &st);
-	printf("attacked %s (%s)\n", report, mode);
+	printf("attacked (%s)\n", mode);
 	return 0;
 }

@@ -24,7 +24,7 @@ def test_a_planted_report_is_never_read(engine, mode: str) -> None:
     with SensorContainer(engine, image, ["/attack", mode]) as box:
         run = box.finish()
     assert run.exit_code == 0, run.logs
-    assert f"attacked {box.layout.report} ({mode})".encode() in run.stdout
+    assert f"attacked ({mode})".encode() in run.stdout
     paths = {access.path for access in run.obs.paths}
     files = {event.path for event in run.obs.files}
     assert "/real-used-by-attacker" in paths
