@@ -3,7 +3,9 @@
 Workloads (timed inside the container by the ground-truth program, so container start-up is not
 counted): Python interpreter start-ups importing several modules, and a loop of stat calls.
 Modes: plain (no sensor), the default (seccomp filter, every syscall traced, all on one CPU),
---allow-hot (the filter lets the documented hot syscalls through), --trace-mode syscall
+--allow-hot (the filter lets the documented hot syscalls through; what slimmer build runs, with
+the sensor's second filter, Docker's default profile for the target's capabilities), the same
+without that second filter (--default-seccomp none), --trace-mode syscall
 (PTRACE_SYSCALL), --no-fanotify, --all-cpus (tracer and tracees not kept on one CPU). Prints
 the median of REPEAT runs and the ratio to plain, all from one run.
 
@@ -31,6 +33,7 @@ MODES: dict[str, tuple[str, ...] | None] = {
     "plain": None,
     "sensor": (),
     "sensor --allow-hot (slimmer build)": ("--allow-hot",),
+    "... without the default-profile filter": ("--allow-hot", "--default-seccomp", "none"),
     "sensor --trace-mode syscall": ("--trace-mode", "syscall"),
     "sensor --no-fanotify": ("--no-fanotify",),
     "sensor --all-cpus": ("--all-cpus",),
