@@ -33,7 +33,7 @@ MODES: dict[str, tuple[str, ...] | None] = {
     "plain": None,
     "sensor": (),
     "sensor --allow-hot (slimmer build)": ("--allow-hot",),
-    "... without the default-profile filter": ("--allow-hot", "--default-seccomp", "none"),
+    "sensor --allow-hot --default-seccomp none": ("--allow-hot", "--default-seccomp", "none"),
     "sensor --trace-mode syscall": ("--trace-mode", "syscall"),
     "sensor --no-fanotify": ("--no-fanotify",),
     "sensor --all-cpus": ("--all-cpus",),

@@ -37,6 +37,7 @@ def _web_server() -> Observation:
         *(FileEvent(f"/usr/lib/python3.11/mod{i}.py", OPEN) for i in range(GLOB_MIN_FILES)),
         FileEvent("/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so", OPEN),
         FileEvent("/.slimmer/sensor", EXEC),
+        FileEvent("/.slimmer-0123456789abcdef0123456789abcdef/sensor", EXEC),
     ]
     paths = [
         PathAccess("/run/nginx.pid", Op.OPEN_CREATE),

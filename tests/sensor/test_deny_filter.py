@@ -11,6 +11,7 @@ with and without the sensor.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import struct
 import subprocess
@@ -185,3 +186,16 @@ def test_profiles_and_none_are_selectable(driver) -> None:
         assert subprocess.run([str(driver.binary), "select", name], check=False).returncode == 0
     assert subprocess.run([str(driver.binary), "select", "docker-1.0"],
                           check=False).returncode == 1
+
+
+def test_committed_table_matches_the_generator() -> None:
+    """sensors/src/default_seccomp_gen.h is what gen_default_seccomp.py makes of the kept
+    profiles (ziglang, which ships the UAPI headers, is a test dependency: no skip)."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_default_seccomp", ROOT / "sensors" / "gen_default_seccomp.py")
+    assert spec and spec.loader
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    caps = generator.capability_numbers(generator.default_include())
+    assert {name: caps[name] for name in CAPS} == CAPS
+    assert generator.c_header(caps) == (SRC / "default_seccomp_gen.h").read_text()

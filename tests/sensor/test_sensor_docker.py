@@ -274,6 +274,9 @@ def test_without_sys_admin_ptrace_alone(engine, sensorlab):
     assert run.obs.ptrace_mode == "syscall"  # no seccomp filter without SYS_ADMIN
     assert EXPECTED - triples(run.obs) == set()
     assert run.obs.files == []
+    # nor the default-profile one (the engine's filter is the target's own then): said so
+    assert run.obs.default_seccomp.startswith("off: seccomp filter unavailable")
+    assert any("default seccomp profile" in w for w in run.obs.warnings)
 
 
 def test_without_ptrace_fanotify_alone(engine, sensorlab):
