@@ -8,8 +8,9 @@ and architecture, the rules that apply to the architecture (capability and kerne
 in the table: the sensor evaluates them at run time for the target's bounding set and kernel),
 and the names the sensor decides: those of rules with capability conditions, except names an
 unconditional allow rule has. Every other name the engine's own filter decides alike with and
-without the sensor (its rules do not depend on capabilities), so the sensor leaves it alone. Capability numbers come from the kernel's UAPI
-``linux/capability.h`` (the headers shipped in the ``ziglang`` package by default).
+without the sensor (its rules do not depend on capabilities), so the sensor leaves it alone.
+Capability numbers come from the kernel's UAPI ``linux/capability.h`` (the headers shipped in the
+``ziglang`` package by default).
 
 Usage: python sensors/gen_default_seccomp.py [--include DIR]
 """
