@@ -18,7 +18,15 @@ import click
 
 from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError
-from slimmer.options import BuildOptions, ContinueAfter, ObserveOptions, SelectOptions
+from slimmer.options import (
+    BuildOptions,
+    ComposeOptions,
+    ContinueAfter,
+    ObserveOptions,
+    SelectOptions,
+    parse_size,
+)
+from slimmer.runsettings import RunSettings
 from slimmer.session import Terminated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -96,11 +104,84 @@ def _observe_options(func: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Also write seccomp-log.json: same allow list, default action LOG.",
         ),
-        click.argument("image"),
+        click.argument("image", required=False),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return _run_options(func)
+
+
+def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """How the target runs (docker CLI names and syntax), shared by build and profile."""
+    many = {"multiple": True}
+    options = [
+        click.option("--env", "-e", "env", metavar="KEY[=VALUE]", **many,
+                     help="Set a variable in the target (value from slimmer's environment when "
+                     "only KEY is given). Values never appear in outputs."),
+        click.option("--env-file", "env_files", metavar="FILE", **many,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Read KEY=VALUE lines (docker's env-file format)."),
+        click.option("--mount", "mounts", metavar="type=...,source=...,target=...", **many,
+                     help="Mount a bind, volume or tmpfs (docker's --mount syntax)."),
+        click.option("--volume", "-v", "volumes", metavar="SRC:DST[:ro]", **many,
+                     help="Bind a host path or a named volume (docker's -v syntax)."),
+        click.option("--tmpfs", "tmpfs", metavar="PATH[:OPTS]", **many,
+                     help="Mount a tmpfs."),
+        click.option("--network", metavar="NAME",
+                     help="Attach the target to this existing network."),
+        click.option("--network-alias", "network_aliases", metavar="ALIAS", **many,
+                     help="The target's name on --network."),
+        click.option("--add-host", "add_hosts", metavar="NAME:IP", **many,
+                     help="Add a line to the target's /etc/hosts."),
+        click.option("--entrypoint", metavar="CMD",
+                     help="Override ENTRYPOINT (an executable, or a JSON array); drops the "
+                     "image's CMD as docker does."),
+        click.option("--cmd", metavar="ARGS",
+                     help="Override CMD: a JSON array or shell words."),
+        click.option("--workdir", "-w", metavar="DIR", help="Override WORKDIR."),
+        click.option("--user", "-u", metavar="USER[:GROUP]", help="Override USER."),
+        click.option("--cap-add", "cap_add", metavar="CAP", **many,
+                     help="Give the target a capability, as docker run --cap-add does."),
+        click.option("--expose", "expose", metavar="PORT", **many,
+                     help="Also probe this TCP port (the image does not declare it)."),
+        click.option("--probe-port", "probe_ports", metavar="PORT", **many,
+                     help="Probe only these TCP ports."),
+        click.option("--healthcheck-cmd", metavar="CMD",
+                     help="Use this shell command as the HEALTHCHECK (observed, then awaited)."),
+        click.option("--no-healthcheck", is_flag=True,
+                     help="Do not run the HEALTHCHECK while observing nor wait for healthy."),
+        click.option("--compose-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Run --service of this compose file with its dependencies."),
+        click.option("--service", metavar="NAME", help="The compose service to slim."),
+        click.option("--compose-project", metavar="NAME",
+                     help="Compose project name [default: a new project, removed at the end]."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _run_from(kwargs: dict[str, Any]) -> tuple[RunSettings, ComposeOptions | None]:
+    """The run settings and compose options; IMAGE is required unless a compose file names it."""
+    from slimmer.runsettings import settings_from_options
+
+    compose_file, service = kwargs.pop("compose_file"), kwargs.pop("service")
+    project = kwargs.pop("compose_project")
+    compose = None
+    if compose_file is not None or service is not None:
+        if compose_file is None or service is None:
+            raise click.UsageError("--compose-file and --service go together")
+        compose = ComposeOptions(compose_file, service, project)
+    elif project is not None:
+        raise click.UsageError("--compose-project needs --compose-file and --service")
+    if kwargs.get("image") is None and compose is None:
+        raise click.UsageError("Missing argument 'IMAGE' (or --compose-file with --service)")
+    names = (
+        "env", "env_files", "mounts", "volumes", "tmpfs", "network", "network_aliases",
+        "add_hosts", "entrypoint", "cmd", "workdir", "user", "cap_add", "expose", "probe_ports",
+        "healthcheck_cmd", "no_healthcheck",
+    )  # fmt: skip
+    return settings_from_options(**{name: kwargs.pop(name) for name in names}), compose
 
 
 def _observe_from(kwargs: dict[str, Any]) -> ObserveOptions:
@@ -171,14 +252,42 @@ def cli() -> None:
     metavar="GLOB",
     help="Never keep paths matching GLOB (applied last).",
 )
+@click.option(
+    "--package-db/--no-package-db",
+    default=True,
+    show_default=True,
+    help="Keep the package database, trimmed to the packages and files kept.",
+)
+@click.option(
+    "--sbom-format",
+    type=click.Choice(["cyclonedx", "spdx", "both", "none"]),
+    default="both",
+    show_default=True,
+    help="SBOM of the slim image: sbom.cdx.json / sbom.spdx.json in the output directory.",
+)
+@click.option(
+    "--attach-sbom",
+    is_flag=True,
+    help="Also write the SBOM into the slim image under /usr/share/slimmer/.",
+)
+@click.option(
+    "--max-layer-bytes",
+    default="32G",
+    show_default=True,
+    metavar="SIZE",
+    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes).",
+)
 def build(**kwargs: Any) -> int:
     """Observe IMAGE, keep what it uses, write a slim image and verify it."""
     from slimmer.pipeline import run_build
     from slimmer.summary import print_summary
 
     as_json = kwargs.pop("as_json")
+    run, compose = _run_from(kwargs)
     options = BuildOptions(
-        image=kwargs.pop("image"),
+        image=kwargs.pop("image") or "",
+        run=run,
+        compose=compose,
         observe=_observe_from(kwargs),
         select=SelectOptions(
             include_paths=list(kwargs.pop("include_paths")),
@@ -186,6 +295,7 @@ def build(**kwargs: Any) -> int:
             include_exes=list(kwargs.pop("include_exes")),
             include_shell=kwargs.pop("include_shell"),
             excludes=list(kwargs.pop("excludes")),
+            package_db=kwargs.pop("package_db"),
         ),
         tag=kwargs.pop("tag"),
         output_dir=kwargs.pop("output_dir"),
@@ -193,6 +303,9 @@ def build(**kwargs: Any) -> int:
         oci=kwargs.pop("oci"),
         verify=kwargs.pop("verify"),
         seccomp_log=kwargs.pop("seccomp_log"),
+        sbom_format=kwargs.pop("sbom_format"),
+        attach_sbom=kwargs.pop("attach_sbom"),
+        max_layer_bytes=parse_size(kwargs.pop("max_layer_bytes"), "--max-layer-bytes"),
     )
     outcome = run_build(options)
     print_summary(outcome, as_json=as_json)
@@ -213,8 +326,11 @@ def profile(**kwargs: Any) -> int:
     from slimmer.summary import print_summary
 
     as_json = kwargs.pop("as_json")
+    run, compose = _run_from(kwargs)
     options = BuildOptions(
-        image=kwargs.pop("image"),
+        image=kwargs.pop("image") or "",
+        run=run,
+        compose=compose,
         observe=_observe_from(kwargs),
         output_dir=kwargs.pop("output_dir"),
         verify=kwargs.pop("verify"),
@@ -226,6 +342,40 @@ def profile(**kwargs: Any) -> int:
 
 
 @cli.command(context_settings=CONTEXT)
+@click.option(
+    "--format",
+    "sbom_format",
+    type=click.Choice(["cyclonedx", "spdx", "both"]),
+    default="cyclonedx",
+    show_default=True,
+    help="CycloneDX 1.6 JSON, SPDX 2.3 JSON, or both (needs -o DIRECTORY).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file (a directory for --format both) [default: stdout].",
+)
+@click.argument("image")
+def sbom(image: str, sbom_format: str, output: Path | None) -> int:
+    """Write the SBOM of IMAGE: an engine reference, a docker-archive file, or an OCI layout
+    (directory or tar). Files need no engine."""
+    from slimmer.sbom import formats_of
+    from slimmer.sbom.command import sbom_documents, write_sbom
+
+    formats = formats_of(sbom_format)
+    if len(formats) > 1 and output is None:
+        raise click.UsageError("--format both writes two files: give -o DIRECTORY")
+    documents = sbom_documents(image, formats)
+    written = write_sbom(documents, output)
+    if not written:
+        click.echo(next(iter(documents.values())).decode("utf-8"), nl=False)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+    return 0
+
+
+@cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor(as_json: bool) -> int:
     """Check the engine, the sensors and what a profiling container may do."""
@@ -234,6 +384,44 @@ def doctor(as_json: bool) -> int:
     checks = run_checks()
     print_checks(checks, as_json=as_json)
     return 0 if all(c.ok or not c.required for c in checks) else EXIT_ERROR
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", default=".", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--sarif", "as_sarif", is_flag=True, help="Print SARIF 2.1.0 (GitHub code scanning).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file [default: .slimmer-lint.yaml beside the Dockerfile or here].",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "style", "none"], case_sensitive=False),
+    help="Exit 4 when a finding is at or above this severity [default: warning].",
+)
+def lint(path: str, as_json: bool, as_sarif: bool, config_path: Path | None, fail_on: str) -> int:
+    """Check the Dockerfile PATH (a directory: its Dockerfile and .dockerignore; - for stdin).
+
+    Exit codes: 0 no finding at or above --fail-on, 1 error, 2 usage, 4 findings.
+    """
+    import json
+
+    from slimmer import lint as linting
+
+    if as_json and as_sarif:
+        raise click.UsageError("--json and --sarif print different formats: choose one")
+    config = linting.resolve_config(path, config_path)
+    report = linting.lint_path(path, config)
+    threshold = linting.parse_fail_on(fail_on) if fail_on else config.fail_on
+    if as_sarif:
+        click.echo(json.dumps(linting.to_sarif(report), indent=2))
+    elif as_json:
+        click.echo(json.dumps(linting.to_json(report, threshold), indent=2))
+    else:
+        click.echo(linting.format_text(report))
+    return linting.EXIT_FINDINGS if report.at_or_above(threshold) else 0
 
 
 def main(argv: list[str] | None = None) -> None:

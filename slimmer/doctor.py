@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from slimmer.arch import SENSOR_ARCH, sensor_arch
 from slimmer.engine import Engine, endpoint
@@ -21,6 +20,8 @@ from slimmer.runner import RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
 from slimmer.session import open_session
+
+FIELD_SEPARATOR = "; "
 
 
 @dataclass
@@ -51,9 +52,13 @@ def run_checks() -> list[Check]:
             Check(
                 "engine",
                 True,
-                f"{endpoint()}: {version.get('Components', [{}])[0].get('Name', 'Engine')} "
-                f"{version.get('Version', '?')} (API {version.get('ApiVersion', '?')}, "
-                f"{version.get('Os', '?')}/{engine_arch})",
+                FIELD_SEPARATOR.join([
+                    endpoint(),
+                    f"{version.get('Components', [{}])[0].get('Name', 'Engine')} "
+                    f"{version.get('Version', '?')}",
+                    f"API {version.get('ApiVersion', '?')}",
+                    f"{version.get('Os', '?')}/{engine_arch}",
+                ]),
             )
         )
         checks.append(_profiling_check(engine, engine_arch))
@@ -94,10 +99,12 @@ def _profiling_check(engine: Engine, engine_arch: str) -> Check:
     ok = not observation.fanotify_mode.startswith("off") and not observation.ptrace_mode.startswith(
         "off"
     )
-    detail = f"fanotify: {observation.fanotify_mode}; ptrace: {observation.ptrace_mode}"
+    fields = [f"fanotify: {observation.fanotify_mode}", f"ptrace: {observation.ptrace_mode}"]
     if not ok:
-        detail += " (the engine must allow --cap-add SYS_ADMIN and ptrace of the sensor's children)"
-    return Check(name, ok, detail)
+        fields.append(
+            "the engine must allow --cap-add SYS_ADMIN and ptrace of the sensor's children"
+        )
+    return Check(name, ok, FIELD_SEPARATOR.join(fields))
 
 
 def _empty_rootfs() -> bytes:
@@ -107,15 +114,35 @@ def _empty_rootfs() -> bytes:
 
 
 def print_checks(checks: list[Check], as_json: bool) -> None:
+    """One line per check; a detail too long for the terminal wraps between its fields only,
+    indented under the first."""
     if as_json:
         sys.stdout.write(json.dumps([asdict(c) for c in checks], indent=2) + "\n")
         return
-    table = Table(show_header=False, box=None, pad_edge=False)
+    console = Console(highlight=False)
+    name_width = max(len(check.name) for check in checks)
+    indent = len("FAIL") + 2 + name_width + 2
     for check in checks:
-        mark = (
-            "[green]ok[/]"
-            if check.ok
-            else ("[red]FAIL[/]" if check.required else "[yellow]missing[/]")
-        )
-        table.add_row(mark, check.name, escape(check.detail))
-    Console(highlight=False).print(table)
+        mark = "ok" if check.ok else ("FAIL" if check.required else "missing")
+        colour = "green" if check.ok else ("red" if check.required else "yellow")
+        lines = wrap_fields(check.detail.split(FIELD_SEPARATOR), console.width - indent)
+        first = f"[{colour}]{mark:<4}[/]  {escape(check.name):<{name_width}}  "
+        console.print(first + escape(lines[0]), soft_wrap=True)
+        for line in lines[1:]:
+            console.print(" " * indent + escape(line), soft_wrap=True)
+
+
+def wrap_fields(fields: list[str], width: int) -> list[str]:
+    """Join ``fields`` with the separator into lines of at most ``width`` characters (with the
+    separator that ends a line), breaking only between fields; a field longer than a line gets
+    a line of its own."""
+    lines: list[str] = []
+    for field in fields:
+        joined = f"{lines[-1]}{FIELD_SEPARATOR}{field}" if lines else field
+        if lines and len(joined) + len(FIELD_SEPARATOR.rstrip()) <= width:
+            lines[-1] = joined
+        else:
+            if lines:
+                lines[-1] += FIELD_SEPARATOR.rstrip()
+            lines.append(field)
+    return lines or [""]

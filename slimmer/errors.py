@@ -43,6 +43,10 @@ class SensorError(SlimmerError):
     """The sensor is missing, failed, or its report cannot be read."""
 
 
+class CleanupFailed(SlimmerError):
+    """Something slimmer created in the engine could not be removed."""
+
+
 class TargetFailed(SlimmerError):
     """The target container died before the observation was complete."""
 

@@ -15,9 +15,11 @@ a file it creates itself, and the report is read back by its exact name as a sin
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from slimmer import health
 from slimmer.arch import sensor_arch
 from slimmer.engine import Engine
 from slimmer.errors import SensorError, SlimmerError, TargetFailed
@@ -111,6 +113,7 @@ def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
         or options.probe_file
         or options.execs
         or options.host_execs
+        or target.healthcheck  # a service with a HEALTHCHECK runs until it is stopped
     )
     return ContinueAfter("probe" if has_probes else "exit")
 
@@ -141,7 +144,7 @@ def observe(
         *("--user", target.user),
         *("--grace", str(SENSOR_GRACE)),
         *("--stop-signal", target.stop_signal),
-        *("--drop-cap", "SYS_PTRACE"),
+        *sensor_cap_args(target),
         # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
         # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
         "--allow-hot",
@@ -157,10 +160,15 @@ def observe(
         cap_add=PROFILING_CAPS,
         ports=target.tcp_ports,
         hostname=HOSTNAME,
+        run=target.run,
+        healthcheck=health.DISABLED,  # observation runs the check itself, as the target's user
     )
     layout.install(engine, container, binary)
     plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
     warnings: list[str] = []
+    traced: list[Observation] = []  # the HEALTHCHECK's own sensor run
+
+    alive = still_running(engine, container)
 
     def discover(host: str, ports: dict[str, int]) -> list[ProbeResult]:
         results: list[ProbeResult] = []
@@ -168,13 +176,17 @@ def observe(
             # ports are discovered side by side: one that never answers costs its timeout once
             with ThreadPoolExecutor(max_workers=len(target.tcp_ports)) as pool:
                 plans = pool.map(
-                    lambda port: default_plan(host, ports[port], port, options.probe_timeout)[1],
+                    lambda port: default_plan(
+                        host, ports[port], port, options.probe_timeout, alive=alive
+                    )[1],
                     target.tcp_ports,
                 )
                 results = [result for found in plans for result in found]
         if extra:
             bound = bind_specs(extra, target.tcp_ports, [r.spec for r in results])
-            results += run_specs(host, ports, bound, options.probe_timeout, repeat=2)
+            results += run_specs(
+                host, ports, bound, options.probe_timeout, repeat=2, alive=alive
+            )
         for result in results:
             if not answered(result):
                 warnings.append(f"{result.description}: not verified (no answer while observed)")
@@ -194,6 +206,8 @@ def observe(
         host_execs=plan.host_execs,
         exec_user=target.user,
         notify=notify,
+        after_probes=observe_health(engine, session, container, target, binary, warnings, traced),
+        redact=target.run.redact,
     ).drive()
     if mode.mode == "exit" and run.exit_code:
         raise TargetFailed(
@@ -202,7 +216,101 @@ def observe(
             "slimmer observes an image that works: check it with `docker run`",
         )
     observation = read_report(fetch_report(engine, container, run, layout))
+    for extra_observation in traced:
+        health.merge_traced(observation, extra_observation)
     return ObservedRun(observation, run, plan, mode, warnings)
+
+
+def sensor_cap_args(target: Target) -> list[str]:
+    """The sensor drops SYS_PTRACE from the target unless --cap-add gave it to the target."""
+    return [] if "SYS_PTRACE" in target.run.cap_add else ["--drop-cap", "SYS_PTRACE"]
+
+
+def still_running(engine: Engine, container: str) -> Callable[[], bool]:
+    """Whether the container still runs (probes stop waiting for a target that exited)."""
+
+    def alive() -> bool:
+        try:
+            return bool(engine.state(container).get("Running"))
+        except SlimmerError:
+            return False
+
+    return alive
+
+
+def observe_health(
+    engine: Engine,
+    session: Session,
+    container: str,
+    target: Target,
+    binary: bytes,
+    warnings: list[str],
+    traced: list[Observation],
+) -> Callable[[RunResult], None] | None:
+    """The step that runs the target's HEALTHCHECK after the probes: exec'd in the profiling
+    container (fanotify sees its files), then once under its own sensor (its syscalls)."""
+    check = target.healthcheck
+    if check is None:
+        return None
+
+    def run_check(result: RunResult) -> None:
+        result.health = health.observe_check(
+            engine, container, check, target.user, target.run.redact
+        )
+        observation = trace_healthcheck(engine, session, target, container, binary)
+        if observation is None:
+            warnings.append(f"{target.run.redact(check.name)}: its syscalls could not be traced")
+        else:
+            traced.append(observation)
+        failed = [r for r in result.health if r.exit_code != 0]
+        if failed:
+            warnings.append(
+                f"{failed[0].command} fails on the original image (exit code "
+                f"{failed[0].exit_code}: {failed[0].output_tail or 'no output'}): "
+                "the slim image is not required to become healthy"
+            )
+
+    return run_check
+
+
+def trace_healthcheck(
+    engine: Engine, session: Session, target: Target, container: str, binary: bytes
+) -> Observation | None:
+    """One run of the HEALTHCHECK under a sensor of its own, in a side container of the same
+    image and settings sharing the profiling container's network (the check reaches the target
+    on localhost). ptrace cannot follow processes exec'd into the profiling container, so this
+    is how the check's syscalls and lookups reach the profiles. None when it did not work."""
+    check = target.healthcheck
+    assert check is not None
+    layout = SensorLayout.new()
+    args = sensor_command(layout, engine, "--user", target.user, "--grace", "1",
+                          *sensor_cap_args(target))
+    args += ["--allow-hot", *(["--image-home"] if target.sets_home else []), "--"]
+    # the network, its aliases and /etc/hosts are the profiling container's
+    side_run = replace(
+        target.run, network=None, network_aliases=(), more_networks=(), extra_hosts=()
+    )
+    side = engine.create_container(
+        target.image,
+        session=session.id,
+        entrypoint=args,
+        command=check.argv,
+        user="0:0",
+        cap_add=PROFILING_CAPS,
+        network_mode=f"container:{container}",
+        run=side_run,
+        healthcheck=health.DISABLED,
+    )
+    try:
+        layout.install(engine, side, binary)
+        engine.start(side)
+        if engine.wait(side, timeout=check.effective()[1] + SENSOR_GRACE) is None:
+            return None
+        return read_report(engine.read_file(side, layout.report, MAX_REPORT))
+    except SlimmerError:
+        return None
+    finally:
+        engine.remove_container(side)
 
 
 def fetch_report(engine: Engine, container: str, run: RunResult, layout: SensorLayout) -> bytes:

@@ -6,17 +6,22 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from slimmer.arch import sensor_arch
+from slimmer.compose import compose_stack
 from slimmer.engine import Engine, ImageInfo
-from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
+from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
+from slimmer.escaping import map_strings
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
+from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
-from slimmer.options import BuildOptions
+from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
     denied_by_default,
     docker_default_names,
@@ -37,7 +42,9 @@ from slimmer.report import (
     verification_summary,
     write_outputs,
 )
-from slimmer.selection import select
+from slimmer.runsettings import RunSettings
+from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_documents
+from slimmer.selection import Selection, select
 from slimmer.sensor.assets import sensor_binary
 from slimmer.session import Session, open_session
 from slimmer.summary import RunOutcome
@@ -66,18 +73,51 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
     engine = Engine.connect()
     try:
         with open_session(engine) as session:
-            return phases(engine, session, options, progress)
+            if options.compose is None:
+                return phases(engine, session, options, progress)
+            with _compose_service(engine, session, options, progress) as composed:
+                return phases(engine, session, composed, progress)
     finally:
         engine.close()
+
+
+@contextmanager
+def _compose_service(
+    engine: Engine, session: Session, options: BuildOptions, progress: Progress
+) -> Iterator[BuildOptions]:
+    """The options with the compose service's image and run settings, its dependencies running
+    for as long as the block runs (and removed after it, whatever happens)."""
+    assert options.compose is not None
+    with ExitStack() as stack:
+        with progress.phase("compose", f"starting the dependencies of {options.compose.service}"):
+            service = stack.enter_context(
+                compose_stack(
+                    engine, options.compose, session.id, options.observe.timeout, progress.say
+                )
+            )
+        for warning in service.warnings:
+            progress.warn(warning)
+        yield replace(options, image=service.image, run=service.settings.merged(options.run))
 
 
 def _inspect(engine: Engine, options: BuildOptions, progress: Progress) -> tuple[ImageInfo, Target]:
     with progress.phase("inspect", f"inspecting {options.image}"):
         info = engine.inspect_image(options.image)
-        target = target_of(info)
+        target = target_of(info, options.run)
         user_specs(options.observe)  # a bad probe file fails before anything starts
         sensor_binary(sensor_arch(info.architecture))
+        _check_networks(engine, options.run)
     return info, target
+
+
+def _check_networks(engine: Engine, run: RunSettings) -> None:
+    names = [run.network] if run.network else []
+    for name in [*names, *(n for n, _ in run.more_networks)]:
+        if name not in ("bridge", "default") and not engine.network_exists(name):
+            raise UsageError(
+                f"network {name!r} does not exist",
+                f"create it first (docker network create {name}) or name an existing one",
+            )
 
 
 def _build(
@@ -87,7 +127,7 @@ def _build(
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress)
+        indexing = pool.submit(_index, session, info, progress, options.max_layer_bytes)
         try:
             observed = _observe(engine, session, target, info, options, progress)
             with progress.phase("index_wait", "reading the image's layers"):
@@ -96,7 +136,9 @@ def _build(
             session.cancelled.set()  # stops the reader if it is still running
     with fs:  # its spool directory goes when the build is done
         with progress.phase("select", "selecting what to keep"):
-            selection = select(fs, observed.observation, options.select)
+            inventory = read_inventory(fs)
+            selection = select(fs, observed.observation, _select_options(options), inventory)
+        packages = _slim_packages(fs, inventory, selection, tag, options, progress)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine,
@@ -106,6 +148,8 @@ def _build(
                 session.workdir,
                 archive=options.archive,
                 oci=options.oci,
+                labels=packages.labels,
+                contents=packages.contents,
             )
             slim = engine.inspect_image(tag)
         profile, artifacts = _write_profiles(observed, info, output_dir, options)
@@ -145,18 +189,43 @@ def _build(
             probes=probes_summary(observed),
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
+            packages=packages.report,
             warnings=_observation_warnings(observed) + selection.warnings,
             timings=_timings(progress),
+            **_run_summary(target, observed),
         )
+        report = _redacted(report, target.run)
         report_path = write_outputs(report, selection, removed, output_dir)
         artifacts = {
             "report": report_path,
             "kept": output_dir / "kept.txt",
             "removed": output_dir / "removed.txt",
             **artifacts,
+            **write_documents(packages.documents, output_dir),
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+
+
+def _slim_packages(
+    fs: ImageFs,
+    inventory: Inventory,
+    selection: Selection,
+    tag: str,
+    options: BuildOptions,
+    progress: Progress,
+) -> SlimPackages:
+    """The trimmed package database, the SBOM documents and their labels for the slim image."""
+    with progress.phase("packages", "trimming the package database, writing the SBOM"):
+        return slim_packages(
+            fs,
+            inventory,
+            selection.kept,
+            selection.package_plan,
+            tag,
+            formats_of(options.sbom_format),
+            options.attach_sbom,
+        )
 
 
 def _profile(
@@ -194,7 +263,9 @@ def _profile(
         profiles=_profiles_summary(profile, observed.observation, artifacts),
         warnings=_observation_warnings(observed),
         timings=_timings(progress),
+        **_run_summary(target, observed),
     )
+    report = _redacted(report, target.run)
     report_path = write_outputs(report, None, None, output_dir)
     failed = options.verify and not all(v.passed for v in verifications)
     return RunOutcome(
@@ -228,11 +299,35 @@ def _observe(
             engine, session, target, info.architecture, options.observe, notify=progress.say
         )
     for warning in observed.observation.warnings + observed.warnings:
-        progress.warn(warning)
+        progress.warn(target.run.redact(warning))
     return observed
 
 
-def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
+def _select_options(options: BuildOptions) -> SelectOptions:
+    """The selection options, with the user's mount points (their contents are never kept)."""
+    mounts = [*options.select.mount_points, *options.run.mount_targets]
+    return replace(options.select, mount_points=mounts)
+
+
+def _run_summary(target: Target, observed: ObservedRun) -> dict[str, Any]:
+    """How the target was run (environment variables by name only) and its health checks."""
+    summary: dict[str, Any] = {"run_settings": target.run.summary()}
+    if target.healthcheck is not None:
+        summary["healthcheck"] = {
+            "check": target.healthcheck.name,
+            "observed": [r.to_dict() for r in observed.run.health],
+        }
+    return summary
+
+
+def _redacted(value: Any, run: RunSettings) -> Any:
+    """``value`` (the report) with secret values removed from every string in it."""
+    return map_strings(value, run.redact)
+
+
+def _index(
+    session: Session, info: ImageInfo, progress: Progress, max_layer_bytes: int
+) -> ImageFs:
     """Read the image's save stream into an index (own engine client: this runs in a thread
     beside the observation); stops when the session ends."""
     engine = Engine.connect()
@@ -245,7 +340,12 @@ def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
 
     try:
         with progress.timed("index"):
-            return open_stream(chunks(), session.workdir, label=f"the save stream of {info.ref}")
+            return open_stream(
+                chunks(),
+                session.workdir,
+                label=f"the save stream of {info.ref}",
+                max_layer_bytes=max_layer_bytes,
+            )
     finally:
         engine.close()
 

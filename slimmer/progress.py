@@ -1,5 +1,8 @@
 """Progress on stderr: a live status line with phase and elapsed time on a TTY, plain lines
-otherwise (CI logs). Also records the wall time of each phase for the report."""
+otherwise (CI logs). Also records the wall time of each phase for the report.
+
+Texts are plain: names from images and users never become markup (they are escaped, and
+non-printable characters are written as ``slimmer.escaping.printable`` does)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
+
+from slimmer.escaping import printable
 
 
 class Progress:
@@ -26,9 +32,10 @@ class Progress:
     def phase(self, name: str, description: str) -> Iterator[None]:
         """Show a phase while it runs and record how long it took."""
         if self.live:
-            with self.console.status(f"{description}…"), self.timed(name):
+            with self.console.status(f"{_markup_safe(description)}…"), self.timed(name):
                 yield
-            self.say(f"[green]✓[/] {description} [dim]({self.timings[name]:.1f}s)[/]")
+            self._print(f"[green]✓[/] {_markup_safe(description)} "
+                        f"[dim]({self.timings[name]:.1f}s)[/]")
             return
         self.say(f"{description}…")
         with self.timed(name):
@@ -48,13 +55,23 @@ class Progress:
                 )
 
     def say(self, text: str) -> None:
-        if self.quiet:
-            return
+        """Show a plain text line."""
         if self.live:
-            self.console.print(text)
+            self._print(_markup_safe(text))
         else:
             elapsed = time.monotonic() - self.started
-            self.console.print(f"[{elapsed:6.1f}s] {text}", markup=False)
+            self._print(f"[{elapsed:6.1f}s] {printable(text)}", markup=False)
 
     def warn(self, text: str) -> None:
-        self.say(f"[yellow]warning:[/] {text}" if self.live else f"warning: {text}")
+        if self.live:
+            self._print(f"[yellow]warning:[/] {_markup_safe(text)}")
+        else:
+            self.say(f"warning: {text}")
+
+    def _print(self, line: str, markup: bool = True) -> None:
+        if not self.quiet:
+            self.console.print(line, markup=markup)
+
+
+def _markup_safe(text: str) -> str:
+    return escape(printable(text))

@@ -10,6 +10,7 @@ from typing import Any
 
 from slimmer import __version__
 from slimmer.engine import ImageInfo
+from slimmer.escaping import printable, printable_tree
 from slimmer.imagefs.model import Entry, EntryType
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun
@@ -91,16 +92,21 @@ def verification_summary(verifications: list[Verification], enabled: bool) -> di
 def write_outputs(
     report: dict[str, Any], selection: Selection | None, removed: Tally | None, output_dir: Path
 ) -> Path:
-    """Write report.json (and kept.txt / removed.txt for builds); the report's path."""
+    """Write report.json (and kept.txt / removed.txt for builds); the report's path.
+
+    Every string is written with ``slimmer.escaping.printable`` (names from images may hold any
+    bytes, newlines included)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     if selection is not None:
-        lines = [f"{path}\t{reason}" for path, reason in sorted(selection.kept.items())]
+        lines = [f"{printable(path)}\t{printable(str(reason))}"
+                 for path, reason in sorted(selection.kept.items())]
         (output_dir / "kept.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     if removed is not None:
-        lines = [f"{path}\t{size}" for path, size in sorted(removed.paths)]
+        lines = [f"{printable(path)}\t{size}" for path, size in sorted(removed.paths)]
         (output_dir / "removed.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     path = output_dir / "report.json"
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(printable_tree(report), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from slimmer.engine import Engine
 from slimmer.errors import TargetFailed
 from slimmer.options import ContinueAfter
 from slimmer.probes.model import ProbeResult
+from slimmer.processes import run_in_group
 from slimmer.target import Target
 
 # observation and verification containers get the same host name, so answers that show it
@@ -33,7 +33,7 @@ class CommandResult:
     """An --exec (inside the target) or --host-exec (on the host) command and how it ended."""
 
     command: str
-    where: str  # "exec" or "host"
+    where: str  # "exec", "host" or "healthcheck"
     exit_code: int
     output_tail: str
 
@@ -54,9 +54,16 @@ class RunResult:
     probes: list[ProbeResult] = field(default_factory=list)
     commands: list[CommandResult] = field(default_factory=list)
     timed_out: bool = False
+    health: list[CommandResult] = field(default_factory=list)  # HEALTHCHECK runs observed
+    health_error: str = ""  # why the container did not become healthy (verification)
 
 
 ProbeStep = Callable[[str, dict[str, int]], list[ProbeResult]]
+AfterProbes = Callable[[RunResult], None]
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 @dataclass
@@ -73,6 +80,8 @@ class Run:
     host_execs: list[str] = field(default_factory=list)
     exec_user: str = ""
     notify: Callable[[str], None] = print
+    after_probes: AfterProbes | None = None  # e.g. health checks, once the probes are done
+    redact: Callable[[str], str] = _unchanged  # removes secret values from logs and output
 
     def drive(self) -> RunResult:
         result = RunResult()
@@ -92,7 +101,9 @@ class Run:
         if result.exit_code is None:
             result.exit_code = self._stop()
         result.stdout = self.engine.stdout(self.container)
-        result.log_tail = _tail(self.engine.logs(self.container, tail=20))
+        result.log_tail = self.redact(_tail(self.engine.logs(self.container, tail=20)))
+        for command in result.commands:
+            command.output_tail = self.redact(command.output_tail)
         return result
 
     def _probe(self, result: RunResult, deadline: float) -> None:
@@ -111,6 +122,9 @@ class Run:
             result.commands.append(
                 _host_exec(command, host, ports, min(remaining, HOST_EXEC_TIMEOUT))
             )
+        if self.after_probes is not None:
+            self._fail_if_exited("before its health check")
+            self.after_probes(result)
         self._fail_if_exited("while it was probed")
 
     def _fail_if_exited(self, when: str) -> None:
@@ -118,7 +132,7 @@ class Run:
         if state.get("Running"):
             return
         code = state.get("ExitCode")
-        tail = _tail(self.engine.logs(self.container, tail=10))
+        tail = self.redact(_tail(self.engine.logs(self.container, tail=10)))
         raise TargetFailed(
             f"the target exited with status {code} {when}; last log lines: {tail or '(none)'}",
             "check that the image runs with `docker run`, or use --continue-after exit for jobs",
@@ -147,14 +161,12 @@ def _host_exec(command: str, host: str, ports: dict[str, int], timeout: float) -
     for spec, host_port in ports.items():
         env[f"SLIMMER_TARGET_PORT_{spec.split('/')[0]}"] = str(host_port)
     try:
-        done = subprocess.run(
-            shlex.split(command), env=env, capture_output=True, timeout=timeout, check=False
-        )
+        done = run_in_group(shlex.split(command), timeout, env)
     except FileNotFoundError as exc:
         return CommandResult(command, "host", 127, str(exc))
-    except subprocess.TimeoutExpired:
+    if done.returncode is None:
         return CommandResult(command, "host", -1, f"timed out after {timeout:.0f}s")
-    return CommandResult(command, "host", done.returncode, _tail(done.stdout + done.stderr))
+    return CommandResult(command, "host", done.returncode, _tail(done.stdout))
 
 
 def _wait_for_sigusr1(timeout: float) -> None:

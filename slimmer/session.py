@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import uuid
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from slimmer.engine import Engine
+from slimmer.errors import SlimmerError
 
 
 class Terminated(KeyboardInterrupt):
@@ -35,11 +37,14 @@ class Session:
         self.cancelled = threading.Event()
 
     def close(self) -> None:
-        """Remove everything the session made; safe to call twice, never raises."""
+        """Remove everything the session made; safe to call twice, never raises. What cannot
+        be removed is said on stderr, with the command that removes it."""
         self.cancelled.set()
-        with _signals_deferred():
-            with contextlib.suppress(Exception):
+        with signals_deferred():
+            try:
                 self.engine.remove_session(self.id)
+            except SlimmerError as exc:
+                print(f"slimmer: warning: {exc.one_line()}", file=sys.stderr)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -75,7 +80,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Ignore SIGINT/SIGTERM while cleaning up, so a second Ctrl-C cannot leave debris."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from slimmer.escaping import printable, printable_tree
+
 
 @dataclass
 class RunOutcome:
@@ -53,7 +55,8 @@ def json_summary(outcome: RunOutcome) -> dict[str, Any]:
 
 def print_summary(outcome: RunOutcome, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(json_summary(outcome), indent=2) + "\n")
+        summary = printable_tree(json_summary(outcome))
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
         return
     report = outcome.report
     console = Console(highlight=False)
@@ -61,13 +64,13 @@ def print_summary(outcome: RunOutcome, as_json: bool) -> None:
     table.add_column(style="bold")
     table.add_column()
     source = report["source"]
-    table.add_row("image", f"{escape(source['ref'])} ({human_size(source['size'])})")
+    table.add_row("image", f"{_text(source['ref'])} ({human_size(source['size'])})")
     if "result" in report:
         result = report["result"]
         ratio = report.get("ratio")
         smaller = f", {ratio:.1f}x smaller" if ratio else ""
         table.add_row(
-            "slim image", f"{escape(result['ref'])} ({human_size(result['size'])}{smaller})"
+            "slim image", f"{_text(result['ref'])} ({human_size(result['size'])}{smaller})"
         )
         kept, removed = report["kept"], report["removed"]
         table.add_row(
@@ -87,9 +90,14 @@ def print_summary(outcome: RunOutcome, as_json: bool) -> None:
     table.add_row("verification", f"[{style}]{verdict}[/]")
     for run in verification.get("runs", []):
         for difference in run.get("differences", [])[:5]:
-            table.add_row("", f"[red]{escape(run['name'])}: {escape(difference)}[/]")
+            table.add_row("", f"[red]{_text(run['name'])}: {_text(difference)}[/]")
     for warning in report.get("warnings", [])[:10]:
-        table.add_row("warning", f"[yellow]{escape(warning)}[/]")
-    table.add_row("artifacts", escape(str(outcome.output_dir)))
+        table.add_row("warning", f"[yellow]{_text(warning)}[/]")
+    table.add_row("artifacts", _text(str(outcome.output_dir)))
     table.add_row("time", f"{report.get('timings', {}).get('total', 0.0):.1f}s")
     console.print(table)
+
+
+def _text(value: str) -> str:
+    """A string from an image or a user, shown as plain text inside markup."""
+    return escape(printable(value))

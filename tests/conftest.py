@@ -6,16 +6,23 @@ engine they skip on a developer machine and FAIL when CI=true: CI must never go 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from slimmer.engine import Engine
 from slimmer.errors import EngineUnavailable
+from tests.prereq import in_ci, unavailable
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """With CI=true a skip is a failure, whatever skipped it (a forgotten importorskip, a
+    skipif): CI must never go green by skipping."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: tests never skip, and this one did: {reason}"
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +30,7 @@ def engine() -> Engine:
     try:
         connected = Engine.connect(timeout=120)
     except EngineUnavailable as exc:
-        if _in_ci():
-            pytest.fail(f"CI=true and no container engine: {exc.one_line()}")
-        pytest.skip(f"no container engine: {exc.one_line()}")
+        unavailable(f"no container engine: {exc.one_line()}")
     yield connected
     connected.close()
 

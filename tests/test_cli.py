@@ -12,7 +12,7 @@ from slimmer.cli import cli, main
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for command in ("build", "profile", "doctor"):
+    for command in ("build", "profile", "doctor", "lint"):
         assert command in result.output
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,16 +191,28 @@ class TarStream(io.RawIOBase):
 
 
 def write_archive(members: Sequence[Member], destination: Path) -> None:
-    """Write a tar of ``members`` to ``destination`` atomically (temp file, then rename)."""
-    temporary = destination.with_name(f".{destination.name}.slimmer-tmp")
+    """Write a tar of ``members`` to ``destination`` atomically: into a temp file created
+    exclusively (O_EXCL, unpredictable name) in the destination's directory, then renamed over
+    ``destination`` (a symlink there is replaced, never followed)."""
+    handle, name = tempfile.mkstemp(
+        dir=destination.parent, prefix=f".{destination.name}.", suffix=".slimmer-tmp"
+    )
+    temporary = Path(name)
     try:
-        with TarStream(members) as stream, open(temporary, "wb") as out:
+        with TarStream(members) as stream, os.fdopen(handle, "wb") as out:
+            os.fchmod(out.fileno(), 0o666 & ~_umask())
             buffer = bytearray(COPY_CHUNK)
             while got := stream.readinto(buffer):
                 out.write(memoryview(buffer)[:got])
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def write_docker_archive(image: SlimImage, destination: Path, tags: Sequence[str] = ()) -> None:

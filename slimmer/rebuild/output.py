@@ -28,14 +28,16 @@ def rebuild(
     kept: Iterable[str],
     workdir: Path,
     labels: Mapping[str, str] | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> SlimImage:
-    """Write the slim layer into ``workdir`` (a new ``slimmer-layer-*.tar``) and its config."""
+    """Write the slim layer into ``workdir`` (a new ``slimmer-layer-*.tar``) and its config;
+    ``contents`` replaces or adds file contents (see ``write_layer``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         prefix="slimmer-layer-", suffix=".tar", dir=workdir, delete=False
     ) as out:
         try:
-            info = write_layer(fs, kept, out)
+            info = write_layer(fs, kept, out, contents)
         except BaseException:
             Path(out.name).unlink(missing_ok=True)
             raise
@@ -65,10 +67,11 @@ def build_image(
     archive: Path | None = None,
     oci: Path | None = None,
     labels: Mapping[str, str] | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> SlimImage:
     """Rebuild, then load into ``engine`` as ``tag`` (unless engine is None) and write the
     requested archive files (docker-archive ``archive``, OCI layout tar ``oci``)."""
-    image = rebuild(fs, kept, workdir, labels)
+    image = rebuild(fs, kept, workdir, labels, contents)
     if engine is not None:
         load_image(engine, image, tag)
     if archive is not None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -90,6 +91,7 @@ def test_signal_during_probing_leaves_nothing(
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     marker = tmp_path / "probing"
+    tag = f"slimmer-test-{uuid.uuid4().hex[:12]}"  # names the host command's grandchild
     # the host command marks the probing phase, then keeps it going until interrupted
     process = subprocess.Popen(
         [
@@ -100,7 +102,7 @@ def test_signal_during_probing_leaves_nothing(
             ref,
             "--no-verify",
             "--host-exec",
-            f"sh -c 'touch {marker}; sleep 120'",
+            f"bash -c 'touch {marker}; (exec -a {tag} sleep 120); true'",
             "--output-dir",
             str(tmp_path / "out"),
         ],
@@ -128,3 +130,5 @@ def test_signal_during_probing_leaves_nothing(
     assert message in stderr
     assert leftovers(engine, session) == []
     assert not list(tmpdir.iterdir())
+    processes = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+    assert tag not in processes, "a process the --host-exec command started outlived the run"

@@ -3,7 +3,6 @@ and a helper that imports a staged tree into the engine to ask the real loader."
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
@@ -14,22 +13,16 @@ import pytest
 from slimmer.engine import SESSION_LABEL, Engine
 from tests.elf.debs import download
 from tests.elf.scenario import Scenario, build
+from tests.prereq import unavailable
 
 SESSION = f"elftest-{uuid.uuid4().hex[:8]}"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def need_tool(tool: str, package: str) -> str:
     """The path of a host tool; fail in CI when it is missing, skip elsewhere."""
     found = shutil.which(tool)
     if found is None:
-        message = f"{tool} is missing (apt-get install {package})"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{tool} is missing (apt-get install {package})")
     return found
 
 

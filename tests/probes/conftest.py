@@ -191,3 +191,14 @@ def mongo_port() -> Iterator[int]:
 @pytest.fixture
 def old_mongo_port() -> Iterator[int]:
     yield from _odd_server(servers.fake_mongo(knows_hello=False))
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> servers.FakeClock:
+    """Waits and retries in slimmer.probes run on a fake clock (see ``servers.FakeClock``)."""
+    from slimmer.probes import plan, wait
+
+    clock = servers.FakeClock()
+    monkeypatch.setattr(wait, "time", clock)
+    monkeypatch.setattr(plan, "time", clock)
+    return clock

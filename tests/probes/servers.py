@@ -24,13 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
+from tests.prereq import unavailable
 
 LOOPBACK = "127.0.0.1"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def need(*names: str) -> str:
@@ -39,10 +35,7 @@ def need(*names: str) -> str:
         found = shutil.which(name) or next(iter(sorted(glob.glob(name))), None)
         if found:
             return found
-    message = f"{names[0]} is not installed (scripts/install-deps.sh installs it)"
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(f"{names[0]} is not installed (scripts/install-deps.sh installs it)")
 
 
 def free_port() -> int:
@@ -188,13 +181,15 @@ def serving(server: socketserver.BaseServer) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def serving_later(make: Callable[[], socketserver.BaseServer], delay: float) -> Iterator[None]:
-    """A server that starts listening ``delay`` seconds after the block starts (a slow target)."""
+def serving_after(make: Callable[[], socketserver.BaseServer],
+                  trigger: threading.Event) -> Iterator[None]:
+    """A server that starts listening once ``trigger`` is set (a slow target)."""
     holder: list[socketserver.BaseServer] = []
     started = threading.Event()
 
     def run() -> None:
-        time.sleep(delay)
+        if not trigger.wait(30):
+            return
         holder.append(make())
         started.set()
         holder[0].serve_forever(0.05)
@@ -204,11 +199,28 @@ def serving_later(make: Callable[[], socketserver.BaseServer], delay: float) -> 
     try:
         yield
     finally:
-        started.wait(delay + 5)
+        trigger.set()
+        started.wait(5)
         if holder:
             holder[0].shutdown()
             holder[0].server_close()
         thread.join(5)
+
+
+class FakeClock:
+    """Stands in for the ``time`` module of code under test: ``sleep`` advances ``monotonic``
+    at once and is recorded, so waits are checked by what they did, not by wall-clock time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

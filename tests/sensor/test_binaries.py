@@ -10,6 +10,7 @@ from elftools.elf.elffile import ELFFile
 
 from slimmer.errors import SensorError
 from slimmer.sensor import assets
+from tests.prereq import unavailable
 
 MACHINES = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
 
@@ -33,7 +34,7 @@ def test_static_elf_of_the_arch(arch):
 def test_aarch64_runs_under_qemu():
     qemu = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
     if qemu is None:
-        pytest.skip("qemu-user is not installed (apt-get install qemu-user-static)")
+        unavailable("qemu-user is not installed (scripts/install-deps.sh --test installs it)")
     done = subprocess.run([qemu, str(assets.sensor_path("aarch64")), "--help"],
                           capture_output=True, check=False)
     assert done.returncode == 0

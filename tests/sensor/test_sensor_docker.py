@@ -237,14 +237,11 @@ def test_grace_then_kill(engine, sensorlab):
     argv = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.2; done"]
     with SensorContainer(engine, sensorlab, argv, ("--grace", "1")) as box:
         box.wait_for_output(b"ready")
-        started = time.monotonic()
         engine.kill(box.container, "SIGTERM")
         run = box.finish()
-        took = time.monotonic() - started
     assert run.exit_code == 137  # 128 + SIGKILL
     assert run.obs.target_exit == 137
     assert run.obs.counters["killed_after_grace"] == 1
-    assert 0.9 < took < 10
 
 
 def test_stop_signal_only_arms_the_grace(engine, sensorlab):

@@ -1,0 +1,6 @@
+FROM golang:1.22
+WORKDIR /go/src/app
+COPY . .
+RUN go get -d -v ./...
+RUN go install -v ./...
+CMD ["app"]

@@ -1,0 +1,2 @@
+FROM nginx
+COPY html /usr/share/nginx/html
