@@ -23,6 +23,7 @@ from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
+    container_caps,
     denied_by_default,
     docker_default_names,
     find_missing_syscalls,
@@ -152,7 +153,7 @@ def _build(
                 contents=packages.contents,
             )
             slim = engine.inspect_image(tag)
-        profile, artifacts = _write_profiles(observed, info, output_dir, options)
+        profile, artifacts = _write_profiles(observed, target, info, output_dir, options)
         verifications: list[Verification] = []
         if options.verify:
             with progress.phase("verify", f"verifying {tag}"):
@@ -190,7 +191,7 @@ def _build(
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             packages=packages.report,
-            warnings=_observation_warnings(observed) + selection.warnings,
+            warnings=_observation_warnings(observed, target) + selection.warnings,
             timings=_timings(progress),
             **_run_summary(target, observed),
         )
@@ -234,7 +235,7 @@ def _profile(
     info, target = _inspect(engine, options, progress)
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
-    profile, artifacts = _write_profiles(observed, info, output_dir, options)
+    profile, artifacts = _write_profiles(observed, target, info, output_dir, options)
     verifications: list[Verification] = []
     if options.verify:
         with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
@@ -261,7 +262,7 @@ def _profile(
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
         profiles=_profiles_summary(profile, observed.observation, artifacts),
-        warnings=_observation_warnings(observed),
+        warnings=_observation_warnings(observed, target),
         timings=_timings(progress),
         **_run_summary(target, observed),
     )
@@ -277,13 +278,20 @@ def _profile(
 
 
 def _write_profiles(
-    observed: ObservedRun, info: ImageInfo, output_dir: Path, options: BuildOptions
+    observed: ObservedRun,
+    target: Target,
+    info: ImageInfo,
+    output_dir: Path,
+    options: BuildOptions,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """seccomp.json and the other profiles into the output directory; the seccomp profile."""
+    """seccomp.json and the other profiles into the output directory; the seccomp profile. The
+    seccomp profiles are for the target's capabilities (Docker's default set and --cap-add)."""
+    caps = container_caps(target.run.cap_add)
     artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
+        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log,
+        caps=caps,
     )
-    return seccomp_profile(observed.observation), artifacts
+    return seccomp_profile(observed.observation, caps=caps), artifacts
 
 
 def _observe(
@@ -419,7 +427,7 @@ def _profiles_summary(
     }
 
 
-def _observation_warnings(observed: ObservedRun) -> list[str]:
+def _observation_warnings(observed: ObservedRun, target: Target) -> list[str]:
     warnings = observed.observation.warnings + observed.warnings
     unknown = unknown_syscalls(observed.observation)
     if unknown:
@@ -427,7 +435,7 @@ def _observation_warnings(observed: ObservedRun) -> list[str]:
             "syscalls the engine's libseccomp does not know, left out of seccomp.json: "
             + ", ".join(unknown)
         )
-    denied = denied_by_default(observed.observation)
+    denied = denied_by_default(observed.observation, container_caps(target.run.cap_add))
     if denied:
         warnings.append(
             "syscalls the target made that Docker's default profile does not allow, left out "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ DOCKER_DEFAULT_CAPS = frozenset({
     "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
     "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 })
+
+
+def container_caps(cap_add: Iterable[str] = ()) -> frozenset[str]:
+    """A container's capabilities: Docker's default set plus ``cap_add`` (``NET_ADMIN`` or
+    ``CAP_NET_ADMIN``)."""
+    return DOCKER_DEFAULT_CAPS | {f"CAP_{c.upper().removeprefix('CAP_')}" for c in cap_add}
 
 
 @cache

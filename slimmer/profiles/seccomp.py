@@ -16,6 +16,7 @@ from slimmer.errors import SlimmerError
 from slimmer.observation import Observation
 from slimmer.profiles.docker_default import (
     CURRENT,
+    DOCKER_DEFAULT_CAPS,
     default_filter,
     docker_default_count,
     native_names,
@@ -46,15 +47,17 @@ def wanted_syscalls(obs: Observation) -> set[str]:
     return wanted & KNOWN[arch]
 
 
-def allowed_syscalls(obs: Observation) -> list[str]:
-    """The names the profile allows (always, or for some arguments)."""
-    default = default_filter(_checked_arch(obs))
+def allowed_syscalls(obs: Observation, caps: frozenset[str] = DOCKER_DEFAULT_CAPS) -> list[str]:
+    """The names the profile allows (always, or for some arguments) to a container with
+    ``caps``."""
+    default = default_filter(_checked_arch(obs), caps)
     return sorted(name for name in wanted_syscalls(obs) if name in default.allowed_names())
 
 
-def denied_by_default(obs: Observation) -> list[str]:
-    """Names that were seen but Docker's default profile does not allow: left out."""
-    default = default_filter(_checked_arch(obs))
+def denied_by_default(obs: Observation, caps: frozenset[str] = DOCKER_DEFAULT_CAPS) -> list[str]:
+    """Names that were seen but Docker's default profile does not allow to a container with
+    ``caps``: left out."""
+    default = default_filter(_checked_arch(obs), caps)
     return sorted(wanted_syscalls(obs) - default.allowed_names())
 
 
@@ -63,8 +66,11 @@ def unknown_syscalls(obs: Observation) -> list[str]:
     return sorted(observed_syscalls(obs) - KNOWN[_checked_arch(obs)])
 
 
-def seccomp_profile(obs: Observation, log_only: bool = False) -> dict:
-    """The Docker/OCI seccomp profile for what ``obs`` saw.
+def seccomp_profile(
+    obs: Observation, log_only: bool = False, caps: frozenset[str] = DOCKER_DEFAULT_CAPS
+) -> dict:
+    """The Docker/OCI seccomp profile for what ``obs`` saw, for a container whose capabilities
+    are ``caps`` (``CAP_*`` names: Docker's default set, plus what the target was given).
 
     Everything not allowed fails with EPERM; ``log_only`` makes the default action SCMP_ACT_LOG
     instead (nothing is denied, the kernel logs what would have been), for staged roll-outs.
@@ -74,7 +80,7 @@ def seccomp_profile(obs: Observation, log_only: bool = False) -> dict:
     if not log_only:
         profile["defaultErrnoRet"] = DENY_ERRNO
     profile["architectures"] = list(ARCHITECTURES[arch])
-    profile["syscalls"] = syscall_rules(default_filter(arch), wanted_syscalls(obs), arch)
+    profile["syscalls"] = syscall_rules(default_filter(arch, caps), wanted_syscalls(obs), arch)
     return profile
 
 

@@ -14,6 +14,8 @@ from slimmer.profiles.docker_default import (
     CURRENT,
     DATA,
     DOCKER_20_10,
+    DOCKER_DEFAULT_CAPS,
+    container_caps,
     default_filter,
     docker_default_count,
     docker_default_names,
@@ -199,3 +201,16 @@ def test_counts_are_made_alike() -> None:
     assert counts["allowed"] == len(names - {"socketcall"})
     assert counts["docker_default"] == 309
     assert "x86_64 ABI" in counts["counted"]
+
+
+def test_the_target_s_capabilities_count() -> None:
+    """A target given --cap-add SYS_PTRACE may use kcmp and process_vm_writev under its profile,
+    as under Docker's default profile with that capability; without it they are left out."""
+    obs = _obs(x86_64={"kcmp": 1, "process_vm_writev": 1, "read": 1})
+    caps = container_caps(["SYS_PTRACE"])
+    assert caps == DOCKER_DEFAULT_CAPS | {"CAP_SYS_PTRACE"} == container_caps(["CAP_SYS_PTRACE"])
+    assert {"kcmp", "process_vm_writev"} <= set(allowed_syscalls(obs, caps))
+    assert denied_by_default(obs, caps) == []
+    names = {n for rule in seccomp_profile(obs, caps=caps)["syscalls"] for n in rule["names"]}
+    assert "kcmp" in names
+    assert denied_by_default(obs) == ["kcmp"]  # process_vm_writev: allowed on kernels >= 4.8
