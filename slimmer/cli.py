@@ -24,9 +24,8 @@ from slimmer.options import (
     ContinueAfter,
     ObserveOptions,
     SelectOptions,
-    parse_size,
 )
-from slimmer.runsettings import RunSettings
+from slimmer.runsettings import RunSettings, parse_size
 from slimmer.session import Terminated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -150,6 +149,11 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Use this shell command as the HEALTHCHECK (observed, then awaited)."),
         click.option("--no-healthcheck", is_flag=True,
                      help="Do not run the HEALTHCHECK while observing nor wait for healthy."),
+        click.option("--memory", "-m", metavar="SIZE",
+                     help="Memory limit of every container the target runs in (512m, 4g; 0: "
+                     "none) [default: 4g]."),
+        click.option("--pids-limit", type=int, metavar="N",
+                     help="Process limit of those containers (0: none) [default: 4096]."),
         click.option("--compose-file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Run --service of this compose file with its dependencies."),
         click.option("--service", metavar="NAME", help="The compose service to slim."),
@@ -179,7 +183,7 @@ def _run_from(kwargs: dict[str, Any]) -> tuple[RunSettings, ComposeOptions | Non
     names = (
         "env", "env_files", "mounts", "volumes", "tmpfs", "network", "network_aliases",
         "add_hosts", "entrypoint", "cmd", "workdir", "user", "cap_add", "expose", "probe_ports",
-        "healthcheck_cmd", "no_healthcheck",
+        "healthcheck_cmd", "no_healthcheck", "memory", "pids_limit",
     )  # fmt: skip
     return settings_from_options(**{name: kwargs.pop(name) for name in names}), compose
 

@@ -195,9 +195,11 @@ class Engine:
         engine's Healthcheck object replacing the image's.
         """
         run_config, run_host = self._run_settings_params(run) if run else ({}, {})
+        # a local engine publishes on the loopback address only: probes come from this host
+        bind = ("127.0.0.1",) if self.published_host() == "127.0.0.1" else ()
         host_config = self.api.create_host_config(
             cap_add=[*(cap_add or []), *run_host.pop("cap_add", [])] or None,
-            port_bindings={p: None for p in ports or []} or None,
+            port_bindings={p: bind or None for p in ports or []} or None,
             security_opt=security_opt or None,
             network_mode=run_host.pop("network_mode", network_mode),
             **run_host,
@@ -242,6 +244,10 @@ class Engine:
         if run.workdir:
             config["working_dir"] = run.workdir
         host: dict[str, Any] = {"cap_add": list(run.cap_add)}
+        if run.memory:
+            host["mem_limit"] = host["memswap_limit"] = run.memory
+        if run.pids_limit:
+            host["pids_limit"] = run.pids_limit
         mounts, tmpfs = [], {}
         for mount in run.mounts:
             options = dict(mount.options)

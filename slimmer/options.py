@@ -9,19 +9,6 @@ from slimmer.errors import UsageError
 from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES
 from slimmer.runsettings import RunSettings
 
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def parse_size(text: str, option: str) -> int:
-    """A byte count: a positive integer, optionally with a K, M, G or T suffix (powers of
-    1024), e.g. "64G"."""
-    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
-    unit = cleaned[-1:] if cleaned[-1:] in _SIZE_UNITS else ""
-    number = cleaned[: len(cleaned) - len(unit)]
-    if not number.isdigit() or int(number) <= 0:
-        raise UsageError(f"invalid {option} {text!r}", "give a size such as 512M or 64G")
-    return int(number) * _SIZE_UNITS[unit]
-
 
 @dataclass(frozen=True)
 class ContinueAfter:

@@ -42,6 +42,11 @@ CAPABILITIES = {
     "WAKE_ALARM",
 }  # fmt: skip
 RESERVED_NETWORKS = {"host", "none"}
+# Limits of every container slimmer runs the target in (observation, verification, checks):
+# a runaway or hostile target cannot take the machine's memory or fork without bound.
+DEFAULT_MEMORY = 4 << 30
+DEFAULT_PIDS_LIMIT = 4096
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 ENV_NAME = re.compile(r"[^\s=]+")
 
 
@@ -146,6 +151,8 @@ class RunSettings:
     probe_ports: tuple[str, ...] = ()  # when given, only these are probed
     healthcheck: HealthCheck | None = None  # overrides the image's
     no_healthcheck: bool = False
+    memory: int = DEFAULT_MEMORY  # bytes (memory and swap); 0: no limit
+    pids_limit: int = DEFAULT_PIDS_LIMIT  # 0: no limit
     source: str = "options"  # "options" or "compose service NAME"
     secret_values: tuple[str, ...] = field(default=(), repr=False)  # more values to redact
 
@@ -167,6 +174,7 @@ class RunSettings:
         for name in ("network", "entrypoint", "cmd", "workdir", "user", "healthcheck"):
             if getattr(override, name) is not None:
                 changes[name] = getattr(override, name)
+        changes["memory"], changes["pids_limit"] = override.memory, override.pids_limit
         changes["no_healthcheck"] = self.no_healthcheck or override.no_healthcheck
         if override.healthcheck is not None:
             changes["no_healthcheck"] = False
@@ -228,6 +236,8 @@ def settings_from_options(
     probe_ports: Iterable[str] = (),
     healthcheck_cmd: str | None = None,
     no_healthcheck: bool = False,
+    memory: str | None = None,
+    pids_limit: int | None = None,
 ) -> RunSettings:
     """RunSettings from the command line's values (docker CLI syntax); UsageError when bad."""
     variables = [item for path in env_files for item in read_env_file(path)]
@@ -257,7 +267,26 @@ def settings_from_options(
         probe_ports=tuple(parse_port(p, "--probe-port") for p in probe_ports),
         healthcheck=HealthCheck.shell(healthcheck_cmd) if healthcheck_cmd else None,
         no_healthcheck=no_healthcheck,
+        memory=DEFAULT_MEMORY if memory is None else parse_size(memory, "--memory", zero=True),
+        pids_limit=DEFAULT_PIDS_LIMIT if pids_limit is None else _pids(pids_limit),
     )
+
+
+def parse_size(text: str, option: str, zero: bool = False) -> int:
+    """A byte count: an integer, optionally with a K, M, G or T suffix (powers of 1024), e.g.
+    "64G" or "512m"; 0 only when ``zero`` (no limit)."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = cleaned[-1:] if cleaned[-1:] in _SIZE_UNITS else ""
+    number = cleaned[: len(cleaned) - len(unit)]
+    if not number.isdigit() or (int(number) == 0 and not zero):
+        raise UsageError(f"invalid {option} {text!r}", "give a size such as 512M or 64G")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+def _pids(value: int) -> int:
+    if value < 0:
+        raise UsageError(f"invalid --pids-limit {value}", "give a number of processes, 0: none")
+    return value
 
 
 def parse_env(items: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
