@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -14,6 +13,15 @@ from typing import Any
 
 from slimmer.arch import sensor_arch
 from slimmer.compose import compose_stack
+from slimmer.delivery import (
+    check_delivery,
+    push,
+    push_warnings,
+    result_report,
+    slim_image,
+    source_report,
+)
+from slimmer.diff.build import write_build_audit
 from slimmer.endpoints import resolve_endpoint
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
@@ -25,21 +33,22 @@ from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
+    container_caps,
+    denied_by_default,
     docker_default_names,
     find_missing_syscalls,
+    profile_counts,
     seccomp_profile,
     unknown_syscalls,
     write_profiles,
 )
 from slimmer.progress import Progress
-from slimmer.rebuild import SlimImage, build_image, default_tag
-from slimmer.rebuild.archive import TarStream, docker_archive_members
-from slimmer.registry import registry_of
+from slimmer.rebuild import build_image, default_tag
+from slimmer.rebuild.archive import SlimImage
 from slimmer.report import (
     header,
     observation_summary,
     probes_summary,
-    source_summary,
     split_tree,
     verification_summary,
     write_outputs,
@@ -49,7 +58,7 @@ from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_document
 from slimmer.selection import Selection, select
 from slimmer.sensor.assets import sensor_binary
 from slimmer.session import Session, open_session
-from slimmer.sources import SourceImage, load_for_runs, prepare_source
+from slimmer.sources import SourceImage, prepare_source
 from slimmer.summary import RunOutcome
 from slimmer.target import Target, target_of
 from slimmer.verify import Limits, Verification, seccomp_option, verify_image
@@ -73,7 +82,7 @@ def run_profile(options: BuildOptions) -> RunOutcome:
 
 def _with_session(phases, options: BuildOptions) -> RunOutcome:
     progress = Progress()
-    _check_delivery(options)
+    check_delivery(options)
     engine = Engine.connect(endpoint=resolve_endpoint(options.engine_host, options.context))
     try:
         with open_session(engine) as session:
@@ -170,8 +179,8 @@ def _build(
                 labels=packages.labels,
                 contents=packages.contents,
             )
-            slim = _slim_image(engine, session, built, tag, options)
-        profile, artifacts = _write_profiles(observed, info, output_dir, options)
+            slim = slim_image(engine, session, built, tag, options)
+        profile, artifacts = _write_profiles(observed, target, info, output_dir, options)
         verifications: list[Verification] = []
         if options.verify:
             with progress.phase("verify", f"verifying {tag}"):
@@ -182,21 +191,12 @@ def _build(
                     engine, session, slim.id, target, observed, profile, confined, progress
                 )
         passed = all(v.passed for v in verifications)
-        pushed, push_failure = _push(engine, tag, options, passed, progress)
+        pushed, push_failure = push(engine, tag, options, passed, progress)
         kept, removed = split_tree(fs, selection)
         report = header("build")
         report.update(
-            source=_source_summary(source, str(fs.platform), engine),
-            result={
-                "ref": tag,
-                "loaded": options.load,
-                "id": slim.id,
-                "size": slim.size,
-                "archive": str(options.archive) if options.archive else None,
-                "oci": str(options.oci) if options.oci else None,
-                "layer_digest": built.diff_id,
-                "pushed": pushed,
-            },
+            source=source_report(source, str(fs.platform), engine),
+            result=result_report(tag, slim, built, options, pushed),
             ratio=round(info.size / slim.size, 2) if slim.size else None,
             kept={
                 "count": kept.count,
@@ -213,9 +213,9 @@ def _build(
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             packages=packages.report,
-            warnings=_observation_warnings(observed)
+            warnings=_observation_warnings(observed, target)
             + selection.warnings
-            + _push_warnings(options, passed, pushed, push_failure),
+            + push_warnings(options, passed, pushed, push_failure),
             timings=_timings(progress),
             **_run_summary(target, observed),
         )
@@ -227,6 +227,8 @@ def _build(
             "removed": output_dir / "removed.txt",
             **artifacts,
             **write_documents(packages.documents, output_dir),
+            **_write_audit(fs, inventory, built, (options.image, tag), output_dir, session,
+                           progress),
         }
         if push_failure is not None:
             raise push_failure  # after the outputs are written
@@ -270,7 +272,7 @@ def _profile(
     info = source.info
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
-    profile, artifacts = _write_profiles(observed, info, output_dir, options)
+    profile, artifacts = _write_profiles(observed, target, info, output_dir, options)
     verifications: list[Verification] = []
     if options.verify:
         with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
@@ -292,12 +294,12 @@ def _profile(
             )
     report = header("profile")
     report.update(
-        source=_source_summary(source, f"{info.os}/{info.architecture}", engine),
+        source=source_report(source, f"{info.os}/{info.architecture}", engine),
         observation=observation_summary(observed.observation),
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
         profiles=_profiles_summary(profile, observed.observation, artifacts),
-        warnings=_observation_warnings(observed),
+        warnings=_observation_warnings(observed, target),
         timings=_timings(progress),
         **_run_summary(target, observed),
     )
@@ -312,98 +314,41 @@ def _profile(
     )
 
 
+def _write_audit(
+    fs: ImageFs,
+    inventory: Inventory,
+    built: SlimImage,
+    names: tuple[str, str],
+    output_dir: Path,
+    session: Session,
+    progress: Progress,
+) -> dict[str, Path]:
+    """diff.json and report.html: the original compared with the slim image (what was removed,
+    which packages are gone), viewable without reading JSON."""
+    with progress.phase("audit", "comparing the original and the slim image"):
+        return write_build_audit(fs, built, names, output_dir, session.workdir, inventory)
+
+
 def _write_profiles(
-    observed: ObservedRun, info: ImageInfo, output_dir: Path, options: BuildOptions
-) -> tuple[dict[str, Any], dict[str, Path]]:
-    """seccomp.json and the other profiles into the output directory; the seccomp profile."""
-    artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
-    )
-    return seccomp_profile(observed.observation), artifacts
-
-
-def _check_delivery(options: BuildOptions) -> None:
-    """Options that cannot go together fail before anything starts."""
-    if not options.load and not (options.archive or options.oci):
-        raise UsageError(
-            "--no-load writes the slim image only to --archive or --oci, and neither is given",
-            "add --archive FILE or --oci FILE",
-        )
-    if (options.push or options.push_always) and not options.load:
-        raise UsageError(
-            "--push pushes the slim image from the engine, and --no-load keeps it out",
-            "drop --no-load, or push the archive: skopeo copy docker-archive:FILE docker://REF",
-        )
-
-
-def _slim_image(
-    engine: Engine, session: Session, built: SlimImage, tag: str, options: BuildOptions
-) -> ImageInfo:
-    """The slim image in the engine: its tag, or with --no-load and verification a temporary
-    load (removed when the session closes); with neither, what the archive holds."""
-    if options.load:
-        return engine.inspect_image(tag)
-    if options.verify:
-        image_id = load_for_runs(
-            engine, session, built.id, lambda tags: TarStream(docker_archive_members(built, tags))
-        )
-        return engine.inspect_image(image_id)
-    config = json.loads(built.config)
-    return ImageInfo(
-        ref=tag,
-        id=built.id,
-        repo_tags=[],
-        repo_digests=[],
-        size=built.layer_info.content_bytes,
-        config=config.get("config") or {},
-        os=config.get("os", ""),
-        architecture=config.get("architecture", ""),
-        variant=config.get("variant", ""),
-        created=config.get("created", ""),
-    )
-
-
-def _push(
-    engine: Engine, tag: str, options: BuildOptions, passed: bool, progress: Progress
-) -> tuple[dict[str, str] | None, SlimmerError | None]:
-    """Push the slim tag when asked, after a passing verification (or always with
-    --push-always): where it went and its digest, or why the registry refused it."""
-    if not (options.push or options.push_always) or not (passed or options.push_always):
-        return None, None
-    try:
-        with progress.phase("push", f"pushing {tag}"):
-            digest = engine.push_image(tag)
-    except SlimmerError as exc:
-        return None, exc
-    progress.say(f"pushed {tag}@{digest}")
-    return {"ref": tag, "digest": digest, "registry": registry_of(tag)}, None
-
-
-def _push_warnings(
+    observed: ObservedRun,
+    target: Target,
+    info: ImageInfo,
+    output_dir: Path,
     options: BuildOptions,
-    passed: bool,
-    pushed: dict[str, str] | None,
-    failure: SlimmerError | None,
-) -> list[str]:
-    if failure is not None:
-        return [f"not pushed: {failure.one_line()}"]
-    if options.push and pushed is None and not passed:
-        return ["not pushed: the verification failed (--push-always pushes anyway)"]
-    return []
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """seccomp.json and the other profiles into the output directory; the seccomp profile. The
+    seccomp profiles are for the target's capabilities (Docker's default set and --cap-add)."""
+    caps = container_caps(target.run.cap_add)
+    artifacts = write_profiles(
+        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log,
+        caps=caps,
+    )
+    return seccomp_profile(observed.observation, caps=caps), artifacts
 
 
-def _source_summary(source: SourceImage, platform: str, engine: Engine) -> dict[str, Any]:
-    """The source image, where it came from, and the engine that ran it."""
-    summary = source_summary(source.info, platform)
-    if source.fs is not None:
-        summary["input"] = source.input
-    summary["engine"] = {
-        "kind": engine.kind,
-        "endpoint": engine.endpoint.host,
-        "context": engine.endpoint.context,
-        "rootless": engine.rootless,
-    }
-    return summary
+
+
+
 
 
 def _observe(
@@ -540,23 +485,25 @@ def _name_denied(
 def _profiles_summary(
     profile: dict[str, Any], observation: Observation, artifacts: dict[str, Path]
 ) -> dict[str, Any]:
-    allowed = {n for rule in profile.get("syscalls", []) for n in rule.get("names", [])}
     return {
-        "seccomp_syscalls": {
-            "allowed": len(allowed),
-            "docker_default": len(docker_default_names(observation.arch)),
-        },
+        "seccomp_syscalls": profile_counts(profile, observation.arch),
         "files": {k: str(v) for k, v in artifacts.items()},
     }
 
 
-def _observation_warnings(observed: ObservedRun) -> list[str]:
+def _observation_warnings(observed: ObservedRun, target: Target) -> list[str]:
     warnings = observed.observation.warnings + observed.warnings
     unknown = unknown_syscalls(observed.observation)
     if unknown:
         warnings.append(
             "syscalls the engine's libseccomp does not know, left out of seccomp.json: "
             + ", ".join(unknown)
+        )
+    denied = denied_by_default(observed.observation, container_caps(target.run.cap_add))
+    if denied:
+        warnings.append(
+            "syscalls the target made that Docker's default profile does not allow, left out "
+            "of seccomp.json (it is never weaker than the default): " + ", ".join(denied)
         )
     return warnings
 

@@ -84,13 +84,15 @@ def test_keep_leaves_the_input_loaded_under_its_name(
 
 
 def test_no_load_writes_files_only(
-    engine: Engine, fixture_image, tmp_path: Path
+    engine: Engine, image_files: ImageFiles, tmp_path: Path
 ) -> None:
-    ref = fixture_image("batch")
+    """An image file in, image files out: the engine holds neither afterwards (the input is
+    unique to the test run, so its slim image is too)."""
+    source = f"docker-archive:{image_files.docker_archive}"
     tag = f"slimmer-test/no-load.slim:{tmp_path.name[-12:].lower()}"
     archive, oci = tmp_path / "slim.tar", tmp_path / "slim.oci.tar"
     out = tmp_path / "out"
-    done = slimmer("build", ref, "--no-load", "--tag", tag, "--archive", str(archive),
+    done = slimmer("build", source, "--no-load", "--tag", tag, "--archive", str(archive),
                    "--oci", str(oci), "--output-dir", str(out), "--json",
                    tmpdir=tmp_path / "tmp")
     assert done.returncode == 0, done.stderr
@@ -98,6 +100,7 @@ def test_no_load_writes_files_only(
     assert result["verdict"] == "passed"  # verified from a temporary load
     slim_id = result["result"]["id"]
     assert not engine.has_image(tag) and not engine.has_image(slim_id)
+    assert not engine.has_image(image_files.image_id)
     assert _temporary_images(engine) == []
     report = json.loads((out / "report.json").read_text())
     assert report["result"]["loaded"] is False
@@ -108,7 +111,7 @@ def test_no_load_writes_files_only(
     assert "sha256:" + hashlib.sha256(config).hexdigest() == slim_id
     skopeo("inspect", f"oci-archive:{oci}")  # a valid OCI archive
     # without verification the engine is not touched at all
-    done = slimmer("build", ref, "--no-load", "--no-verify", "--tag", tag, "--archive",
+    done = slimmer("build", source, "--no-load", "--no-verify", "--tag", tag, "--archive",
                    str(archive), "--output-dir", str(out), "--json")
     assert done.returncode == 0, done.stderr
     assert not engine.has_image(slim_id)
