@@ -530,7 +530,11 @@ class Engine:
             info.size = len(data)
             info.mode = mode
             tar.addfile(info, io.BytesIO(data))
-        self._call(self.api.put_archive, container, directory, buffer.getvalue())
+        # the archive ends with its two zero blocks, without the padding to a 10 KiB record:
+        # Podman's copier stops reading there, and a sender still writing padding fails with
+        # "passing bulk input to subprocess: write |1: broken pipe" (containers/buildah#6573)
+        archive = buffer.getvalue()[: tar.offset]
+        self._call(self.api.put_archive, container, directory, archive)
 
     def get_archive(self, container: str, path: str) -> Iterator[bytes]:
         """A tar stream of ``path`` from a container (running or stopped)."""
