@@ -51,12 +51,15 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
  * the grace period. */
 static void on_signal(int sig)
 {
+	int stop = !stopping && (!stop_signal_opt || sig == stop_signal_opt);
 	counters[C_SIGNALS_FORWARDED]++;
+	if (stop && target_pid > 0)
+		pid1_at_stop(target_pid); /* before the target can react to the signal */
 	if (target_pid > 0)
 		kill(target_pid, sig);
 	else
 		pending_sig = sig;
-	if (!stopping && (!stop_signal_opt || sig == stop_signal_opt)) {
+	if (stop) {
 		stopping = 1;
 		setitimer(ITIMER_REAL, &grace_timer, NULL);
 	}
@@ -318,6 +321,7 @@ static int write_report(const struct options *o, const char *fan_mode, const cha
 	warnings_report(w);
 	trace_report(w);
 	fan_report(w);
+	pid1_report(w);
 	out_str(w, "end\n");
 	out_flush(w);
 	if (w->failed || fsync(w->fd) != 0) {
@@ -427,6 +431,7 @@ int main(int argc, char **argv)
 				 topts.seccomp ? "seccomp" : "syscall");
 		}
 	}
+	pid1_start(child);
 	(void)!write(pipefd[1], &go, 1);
 	close(pipefd[1]);
 	if (pending_sig)
@@ -449,6 +454,7 @@ int main(int argc, char **argv)
 			kill(-1, SIGKILL); /* the engine ends the container with its PID 1 */
 		}
 	}
+	pid1_stop();
 	fan_stop();
 	counters[C_RUNTIME_MS] = now_ms() - started;
 	if (counters[C_PATH_READ_FAILED] || counters[C_UNRESOLVED])

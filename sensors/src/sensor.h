@@ -157,6 +157,12 @@ struct sc_view {
 };
 int arch_regs(pid_t tid, struct sc_view *v);
 
+/* ---- PID 1 duties seen from the target (pid1.c): stop signal handling, orphans, zombies ---- */
+void pid1_start(pid_t target);    /* samples /proc in a thread while the target runs */
+void pid1_at_stop(pid_t target);  /* async-signal-safe: the target's signal masks, now */
+void pid1_stop(void);
+void pid1_report(struct out *o);
+
 /* ---- capabilities (caps.c) ---- */
 int cap_number(const char *name); /* "SYS_ADMIN" / "CAP_SYS_ADMIN" / "21" -> 21, else -1 */
 int caps_drop(const uint64_t mask); /* bounding, ambient, inheritable, permitted, effective */

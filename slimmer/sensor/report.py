@@ -13,6 +13,7 @@ from slimmer.observation import (
     Observation,
     Op,
     PathAccess,
+    Pid1Signals,
     SocketUse,
 )
 from slimmer.sensor.syscalls import ARCH_ABIS, syscall_name
@@ -192,6 +193,23 @@ def _bind_port(obs: Observation, f: list[bytes]) -> None:
         obs.bind_ports.append(port)
 
 
+def _pid1_signals(obs: Observation, f: list[bytes]) -> None:
+    when = f[0].decode()
+    if when not in ("stop", "running"):
+        raise ValueError(f"pid1-signals sampled {when!r}")
+    obs.pid1_signals = Pid1Signals(
+        caught=int(f[1], 16), ignored=int(f[2], 16), at_stop=when == "stop"
+    )
+
+
+def _orphans(obs: Observation, f: list[bytes]) -> None:
+    obs.orphans = int(f[0])
+
+
+def _zombies(obs: Observation, f: list[bytes]) -> None:
+    obs.zombies = int(f[0])
+
+
 _HANDLERS: dict[str, Callable[[Observation, list[bytes]], None]] = {
     "arch": _arch,
     "fanotify": _fanotify,
@@ -206,4 +224,7 @@ _HANDLERS: dict[str, Callable[[Observation, list[bytes]], None]] = {
     "exec": _exec,
     "socket": _socket,
     "bind-port": _bind_port,
+    "pid1-signals": _pid1_signals,
+    "orphans": _orphans,
+    "zombies": _zombies,
 }
