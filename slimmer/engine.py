@@ -182,6 +182,7 @@ class Engine:
         name: str | None = None,
         hostname: str | None = None,
         network_mode: str | None = None,
+        working_dir: str | None = None,
     ) -> str:
         """Create (not start) a container labelled with the session; returns its id.
 
@@ -209,6 +210,8 @@ class Engine:
             kwargs["user"] = user
         if environment is not None:
             kwargs["environment"] = environment
+        if working_dir is not None:
+            kwargs["working_dir"] = working_dir
         created = self._call(self.api.create_container, **kwargs)
         return created["Id"]
 

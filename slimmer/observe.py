@@ -9,12 +9,12 @@ original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN and SYS_PTRACE
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from slimmer.arch import sensor_arch
 from slimmer.engine import Engine
 from slimmer.errors import SensorError, SlimmerError, TargetFailed
-from slimmer.observation import Observation
+from slimmer.observation import Observation, merge_observations
 from slimmer.options import ContinueAfter, ObserveOptions
 from slimmer.probes.compare import answered
 from slimmer.probes.model import ProbeResult, ProbeSpec
@@ -58,6 +58,47 @@ class ObservedRun:
     plan: ProbePlan
     mode: ContinueAfter
     warnings: list[str] = field(default_factory=list)  # about the probing
+    command: list[str] | None = None  # --run: the CMD this run replaced the image's with
+
+
+@dataclass
+class Observed:
+    """Every observation run of one build (one per ``--run``, else one) and their union, which
+    selection and profiles use."""
+
+    runs: list[ObservedRun]
+    observation: Observation
+
+    @classmethod
+    def of(cls, runs: list[ObservedRun]) -> Observed:
+        if len(runs) == 1:
+            return cls(runs, runs[0].observation)
+        return cls(runs, merge_observations(run.observation for run in runs))
+
+    @property
+    def first(self) -> ObservedRun:
+        return self.runs[0]
+
+    @property
+    def service(self) -> bool:
+        """Whether the target ran until it was stopped (not a job that exits by itself)."""
+        return self.first.mode.mode != "exit"
+
+    @property
+    def warnings(self) -> list[str]:
+        """The sensor's warnings and those about the probing, each once."""
+        found = list(self.observation.warnings)
+        for run in self.runs:
+            found += [w for w in run.warnings if w not in found]
+        return found
+
+
+def run_targets(target: Target, entrypoint: list[str], runs: list[list[str]]) -> list[Target]:
+    """The target once per ``--run`` command (the image's ENTRYPOINT, then the command), or as
+    the image says when there is none."""
+    if not runs:
+        return [target]
+    return [replace(target, argv=[*entrypoint, *command]) for command in runs]
 
 
 def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
@@ -105,6 +146,8 @@ def observe(
     ]
     if target.sets_home:
         sensor_args.append("--image-home")
+    for name in removed_env(engine, target):
+        sensor_args += ["--unset-env", name]
     container = engine.create_container(
         target.image,
         session=session.id,
@@ -114,6 +157,8 @@ def observe(
         cap_add=PROFILING_CAPS,
         ports=target.tcp_ports,
         hostname=HOSTNAME,
+        environment=target.env,
+        working_dir=target.workdir,
     )
     engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
     plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
@@ -160,6 +205,14 @@ def observe(
         )
     observation = read_report(fetch_report(engine, container, run))
     return ObservedRun(observation, run, plan, mode, warnings)
+
+
+def removed_env(engine: Engine, target: Target) -> list[str]:
+    """Names the image's Env sets that the target's does not (``--remove-env``): the engine adds
+    the image's variables to a container's, so the sensor removes them."""
+    keep = {item.split("=", 1)[0] for item in target.env}
+    image_env = engine.inspect_image(target.image).config.get("Env") or []
+    return sorted({item.split("=", 1)[0] for item in image_env} - keep)
 
 
 def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slimmer.errors import UsageError
+from slimmer.rebuild.config import ConfigChanges
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class ObserveOptions:
     continue_after: ContinueAfter | None = None  # None: probe when ports/probes exist, else exit
     timeout: float = 120.0  # bound on the whole observation run
     probe_timeout: float = 60.0  # bound on waiting for each port to answer
+    # --run: observe once per command (replacing CMD), union the observations; [] runs the CMD
+    runs: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -65,3 +68,4 @@ class BuildOptions:
     oci: Path | None = None
     verify: bool = True
     seccomp_log: bool = False
+    changes: ConfigChanges = field(default_factory=ConfigChanges)  # --new-*: slim image config

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from slimmer.arch import sensor_arch
 from slimmer.engine import Engine, ImageInfo
-from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError
+from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
+from slimmer.findings import findings
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
 from slimmer.observation import Observation
-from slimmer.observe import ObservedRun, observe, user_specs
+from slimmer.observe import Observed, ObservedRun, observe, run_targets, user_specs
 from slimmer.options import BuildOptions
 from slimmer.profiles import (
     docker_default_names,
@@ -27,9 +30,12 @@ from slimmer.profiles import (
 from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
 from slimmer.report import (
+    findings_summary,
     header,
     observation_summary,
     probes_summary,
+    redact,
+    runs_summary,
     source_summary,
     split_tree,
     verification_summary,
@@ -65,6 +71,9 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
     try:
         with open_session(engine) as session:
             return phases(engine, session, options, progress)
+    except SlimmerError as exc:  # a log tail may show a --new-env value
+        exc.message = redact(exc.message, options.changes.secrets)
+        raise
     finally:
         engine.close()
 
@@ -72,7 +81,8 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
 def _inspect(engine: Engine, options: BuildOptions, progress: Progress) -> tuple[ImageInfo, Target]:
     with progress.phase("inspect", f"inspecting {options.image}"):
         info = engine.inspect_image(options.image)
-        target = target_of(info)
+        # observed as the slim image will run: with the --new-* config (same files, same checks)
+        target = target_of(replace(info, config=options.changes.apply(info.config)))
         user_specs(options.observe)  # a bad probe file fails before anything starts
         sensor_binary(sensor_arch(info.architecture))
     return info, target
@@ -93,8 +103,9 @@ def _build(
         finally:
             session.cancelled.set()  # stops the reader if it is still running
     with fs:  # its spool directory goes when the build is done
+        config = options.changes.apply(fs.config.get("config") or {})
         with progress.phase("select", "selecting what to keep"):
-            selection = select(fs, observed.observation, options.select)
+            selection = select(fs, observed.observation, options.select, config)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine,
@@ -104,22 +115,18 @@ def _build(
                 session.workdir,
                 archive=options.archive,
                 oci=options.oci,
+                changes=options.changes,
             )
             slim = engine.inspect_image(tag)
-        profile, artifacts = _write_profiles(observed, info, output_dir, options)
+        profile, artifacts = _write_profiles(observed.observation, info, output_dir, options)
         verifications: list[Verification] = []
         if options.verify:
-            with progress.phase("verify", f"verifying {tag}"):
-                verifications = _verify_both(session, slim.id, target, observed, options, profile)
-            plain, confined = verifications
-            if plain.passed and not confined.passed:
-                _name_denied(
-                    engine, session, slim.id, target, observed, profile, confined, progress
-                )
+            verifications = _verify_slim(
+                engine, session, slim.id, target, observed, options, profile, progress
+            )
         kept, removed = split_tree(fs, selection)
-        report = header("build")
+        report = _report("build", info, str(fs.platform), observed, verifications, options)
         report.update(
-            source=source_summary(info, str(fs.platform)),
             result={
                 "ref": tag,
                 "id": slim.id,
@@ -139,13 +146,16 @@ def _build(
                 "bytes": removed.bytes,
                 "paths": [{"path": p, "size": s} for p, s in removed.paths],
             },
-            observation=observation_summary(observed.observation),
-            probes=probes_summary(observed),
-            verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
+            findings=findings_summary(
+                findings(observed.observation, slim.config, service=observed.service)
+            ),
             warnings=_observation_warnings(observed) + selection.warnings,
             timings=_timings(progress),
         )
+        if options.changes:
+            report["config_changes"] = options.changes.summary()
+        report = redact(report, options.changes.secrets)
         report_path = write_outputs(report, selection, removed, output_dir)
         artifacts = {
             "report": report_path,
@@ -157,39 +167,65 @@ def _build(
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
 
 
+def _report(
+    command: str,
+    info: ImageInfo,
+    platform: str,
+    observed: Observed,
+    verifications: list[Verification],
+    options: BuildOptions,
+) -> dict[str, Any]:
+    """The sections of report.json that build and profile share."""
+    report = header(command)
+    report.update(
+        source=source_summary(info, platform),
+        observation=observation_summary(observed.observation),
+        probes=probes_summary(observed.first),
+        verification=verification_summary(verifications, options.verify),
+    )
+    if len(observed.runs) > 1:
+        report["runs"] = runs_summary(observed.runs)
+    return report
+
+
 def _profile(
     engine: Engine, session: Session, options: BuildOptions, progress: Progress
 ) -> RunOutcome:
     info, target = _inspect(engine, options, progress)
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
-    profile, artifacts = _write_profiles(observed, info, output_dir, options)
+    profile, artifacts = _write_profiles(observed.observation, info, output_dir, options)
     verifications: list[Verification] = []
     if options.verify:
         with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
+            limits = Limits(options.observe.timeout, options.observe.probe_timeout)
             verifications = [
                 verify_image(
                     engine,
                     session,
-                    "original image under seccomp.json",
+                    _run_name("original image under seccomp.json", run),
                     info.id,
                     target,
-                    observed,
-                    Limits(options.observe.timeout, options.observe.probe_timeout),
+                    run,
+                    limits,
                     seccomp_option(profile),
                 )
+                for run in observed.runs
             ]
-        if not verifications[0].passed:
-            _name_denied(
-                engine, session, info.id, target, observed, profile, verifications[0], progress
-            )
-    report = header("profile")
+        for run, verification in zip(observed.runs, verifications, strict=True):
+            if not verification.passed:
+                _name_denied(
+                    engine, session, info.id, target, run, profile, verification, progress
+                )
+                break
+    report = _report(
+        "profile", info, f"{info.os}/{info.architecture}", observed, verifications, options
+    )
     report.update(
-        source=source_summary(info, f"{info.os}/{info.architecture}"),
-        observation=observation_summary(observed.observation),
-        probes=probes_summary(observed),
-        verification=verification_summary(verifications, options.verify),
         profiles=_profiles_summary(profile, observed.observation, artifacts),
+        findings=findings_summary(
+            findings(observed.observation, info.config, service=observed.service)
+        ),
         warnings=_observation_warnings(observed),
         timings=_timings(progress),
     )
@@ -204,13 +240,13 @@ def _profile(
 
 
 def _write_profiles(
-    observed: ObservedRun, info: ImageInfo, output_dir: Path, options: BuildOptions
+    observation: Observation, info: ImageInfo, output_dir: Path, options: BuildOptions
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """seccomp.json and the other profiles into the output directory; the seccomp profile."""
     artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
+        observation, profile_name(info), output_dir, log_only=options.seccomp_log
     )
-    return seccomp_profile(observed.observation), artifacts
+    return seccomp_profile(observation), artifacts
 
 
 def _observe(
@@ -220,14 +256,31 @@ def _observe(
     info: ImageInfo,
     options: BuildOptions,
     progress: Progress,
-) -> ObservedRun:
-    with progress.phase("observe", f"observing {options.image} under the sensor"):
-        observed = observe(
-            engine, session, target, info.architecture, options.observe, notify=progress.say
-        )
-    for warning in observed.observation.warnings + observed.warnings:
-        progress.warn(warning)
-    return observed
+) -> Observed:
+    """One observation run, or one per --run command; their union."""
+    entrypoint = list(options.changes.apply(info.config).get("Entrypoint") or [])
+    targets = run_targets(target, entrypoint, options.observe.runs)
+    runs: list[ObservedRun] = []
+    for number, run_target in enumerate(targets, start=1):
+        if not run_target.argv:
+            raise UsageError(
+                f"--run number {number} is empty and the image has no ENTRYPOINT",
+                "give each --run the command to run, e.g. --run 'tool --version'",
+            )
+        what = f" ({number}/{len(targets)}: {shlex.join(run_target.argv)})"
+        if len(targets) == 1:
+            what = ""
+        with progress.phase("observe", f"observing {options.image} under the sensor{what}"):
+            observed = observe(
+                engine, session, run_target, info.architecture, options.observe, progress.say
+            )
+        if options.observe.runs:
+            observed.command = options.observe.runs[number - 1]
+        runs.append(observed)
+    union = Observed.of(runs)
+    for warning in union.warnings:
+        progress.warn(redact(warning, options.changes.secrets))
+    return union
 
 
 def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
@@ -248,30 +301,69 @@ def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
         engine.close()
 
 
+def _verify_slim(
+    engine: Engine,
+    session: Session,
+    image: str,
+    target: Target,
+    observed: Observed,
+    options: BuildOptions,
+    profile: dict[str, Any],
+    progress: Progress,
+) -> list[Verification]:
+    """Every observed run replayed on the slim image, as is and under seccomp.json; when a run
+    passes as is but fails under seccomp.json, the syscalls it lacked are named."""
+    with progress.phase("verify", "verifying the slim image"):
+        pairs = _verify_both(session, image, target, observed, options, profile)
+    for run, (plain, confined) in zip(observed.runs, pairs, strict=True):
+        if plain.passed and not confined.passed:
+            _name_denied(engine, session, image, target, run, profile, confined, progress)
+            break
+    return [verification for pair in pairs for verification in pair]
+
+
 def _verify_both(
     session: Session,
     image: str,
     target: Target,
-    observed: ObservedRun,
+    observed: Observed,
     options: BuildOptions,
     profile: dict[str, Any],
-) -> list[Verification]:
-    """The slim image as is and under seccomp.json, side by side (one engine client each)."""
+) -> list[tuple[Verification, Verification]]:
+    """Per run: the slim image as is and under seccomp.json, two at a time (one engine client
+    each)."""
     limits = Limits(options.observe.timeout, options.observe.probe_timeout)
 
-    def run(name: str, security_opt: list[str] | None) -> Verification:
+    def run(name: str, observed_run: ObservedRun, security_opt: list[str] | None) -> Verification:
         engine = Engine.connect()
         try:
             return verify_image(
-                engine, session, name, image, target, observed, limits, security_opt
+                engine, session, name, image, target, observed_run, limits, security_opt
             )
         finally:
             engine.close()
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-verify") as pool:
-        plain = pool.submit(run, "slim image", None)
-        confined = pool.submit(run, "slim image under seccomp.json", seccomp_option(profile))
-        return [plain.result(), confined.result()]
+        futures = [
+            (
+                pool.submit(run, _run_name("slim image", each), each, None),
+                pool.submit(
+                    run,
+                    _run_name("slim image under seccomp.json", each),
+                    each,
+                    seccomp_option(profile),
+                ),
+            )
+            for each in observed.runs
+        ]
+        return [(plain.result(), confined.result()) for plain, confined in futures]
+
+
+def _run_name(name: str, run: ObservedRun) -> str:
+    """A verification's name; for a --run, which command it replays."""
+    if run.command is None:
+        return name
+    return f"{name}, --run {shlex.join(run.command)!r}"
 
 
 def _name_denied(
@@ -321,8 +413,8 @@ def _profiles_summary(
     }
 
 
-def _observation_warnings(observed: ObservedRun) -> list[str]:
-    warnings = observed.observation.warnings + observed.warnings
+def _observation_warnings(observed: Observed) -> list[str]:
+    warnings = list(observed.warnings)
     unknown = unknown_syscalls(observed.observation)
     if unknown:
         warnings.append(

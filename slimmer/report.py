@@ -11,6 +11,7 @@ from typing import Any
 from slimmer import __version__
 from slimmer.engine import ImageInfo
 from slimmer.escaping import printable, printable_tree
+from slimmer.findings import Finding
 from slimmer.imagefs.model import Entry, EntryType
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun
@@ -80,6 +81,35 @@ def probes_summary(observed: ObservedRun) -> dict[str, Any]:
         "probes": [p.to_dict() for p in observed.run.probes],
         "commands": [c.to_dict() for c in observed.run.commands],
     }
+
+
+def runs_summary(runs: list[ObservedRun]) -> list[dict[str, Any]]:
+    """Each --run: its command and what it did (exit status, probes, commands)."""
+    return [{"command": run.command, **probes_summary(run)} for run in runs]
+
+
+def findings_summary(found: list[Finding]) -> list[dict[str, str]]:
+    return [finding.to_dict() for finding in found]
+
+
+REDACTED = "***"
+MIN_SECRET = 4  # shorter values (1, yes, on) are no secrets and would redact everything
+
+
+def redact(document: Any, secrets: Iterable[str]) -> Any:
+    """``document`` (text, or JSON-like data) with every secret value replaced by ``***``."""
+    values = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
+    if not values:
+        return document
+    if isinstance(document, str):
+        for value in values:
+            document = document.replace(value, REDACTED)
+        return document
+    if isinstance(document, dict):
+        return {redact(k, values): redact(v, values) for k, v in document.items()}
+    if isinstance(document, list | tuple):
+        return [redact(item, values) for item in document]
+    return document
 
 
 def verification_summary(verifications: list[Verification], enabled: bool) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from slimmer.errors import TargetFailed
 from slimmer.observe import ObservedRun
 from slimmer.probes.compare import compare
 from slimmer.probes.plan import run_specs
-from slimmer.runner import HOSTNAME, Run, RunResult
+from slimmer.runner import HOSTNAME, SHORT_STOP_WAIT, STOP_WAIT, Run, RunResult
 from slimmer.session import Session
 from slimmer.target import Target
 
@@ -73,10 +73,12 @@ def verify_image(
     limits: Limits,
     security_opt: list[str] | None = None,
 ) -> Verification:
-    """Run ``image`` as the engine would, replay the observation's probes, compare."""
+    """Run ``image`` as the engine would (with the observed run's CMD for a ``--run``), replay
+    the observation's probes, compare."""
     container = engine.create_container(
         image,
         session=session.id,
+        command=observed.command,
         ports=target.tcp_ports,
         security_opt=security_opt,
         hostname=HOSTNAME,
@@ -97,6 +99,7 @@ def verify_image(
             execs=plan.execs,
             host_execs=plan.host_execs,
             exec_user=target.user,
+            stop_wait=stop_wait(observed, target),
         ).drive()
     except TargetFailed as exc:
         return Verification(name, FAILED, [exc.message])
@@ -104,6 +107,15 @@ def verify_image(
         engine.remove_container(container)
     differences = compare_runs(observed, run)
     return Verification(name, FAILED if differences else PASSED, differences, run)
+
+
+def stop_wait(observed: ObservedRun, target: Target) -> float:
+    """How long to wait after the stop signal: briefly when the sensor saw that the target does
+    not handle it (as PID 1 it will not stop), the usual bound otherwise."""
+    signals = observed.observation.pid1_signals
+    if signals and signals.disposition(target.stop_signal) in ("default", "ignored"):
+        return SHORT_STOP_WAIT
+    return STOP_WAIT
 
 
 def compare_runs(observed: ObservedRun, run: RunResult) -> list[str]:

@@ -30,7 +30,7 @@ static const char usage[] =
 	"usage: sensor [--user SPEC] [--image-home] [--grace SECONDS] [--report PATH]\n"
 	"              [--stop-signal SIG] [--drop-cap CAP]... [--no-fanotify] [--no-ptrace]\n"
 	"              [--trace-mode seccomp|syscall] [--allow-hot] [--no-syscall-info]\n"
-	"              [--all-cpus]\n"
+	"              [--all-cpus] [--unset-env NAME]...\n"
 	"              -- ARGV...\n";
 
 struct options {
@@ -145,6 +145,8 @@ static void parse(int argc, char **argv, struct options *o)
 			die_usage("missing value");
 		} else if (strcmp(a, "--user") == 0) {
 			o->user = v, i++;
+		} else if (strcmp(a, "--unset-env") == 0) {
+			unsetenv(v), i++; /* the target's environment is the sensor's */
 		} else if (strcmp(a, "--report") == 0) {
 			o->report = v, i++;
 		} else if (strcmp(a, "--grace") == 0) {

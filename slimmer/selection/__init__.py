@@ -22,9 +22,13 @@ class Selection:
     unresolved_libraries: list[tuple[str, str]] = field(default_factory=list)
 
 
-def select(fs, observation: Observation, options: SelectOptions) -> Selection:
-    """Decide what the slim image keeps. ``fs`` is the image's ImageFs."""
-    config = fs.config.get("config") or {}
+def select(
+    fs, observation: Observation, options: SelectOptions, config: dict | None = None
+) -> Selection:
+    """Decide what the slim image keeps. ``fs`` is the image's ImageFs; ``config`` the runtime
+    config the slim image gets (default: the image's own)."""
+    if config is None:
+        config = fs.config.get("config") or {}
     env = list(config.get("Env") or [])
     workdir = config.get("WorkingDir") or "/"
     argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
