@@ -198,7 +198,9 @@ class Engine:
             "image": image,
             "labels": {SESSION_LABEL: session},
             "host_config": host_config,
-            "ports": list(ports or []) or None,
+            # the SDK wants (port, protocol): "9000/tcp" would become "9000/tcp/tcp", which
+            # only works for ports the image already exposes
+            "ports": [tuple(p.split("/", 1)) if "/" in p else p for p in ports or []] or None,
             "name": name,
             "hostname": hostname,
         }
