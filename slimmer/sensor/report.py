@@ -197,6 +197,8 @@ def _pid1_signals(obs: Observation, f: list[bytes]) -> None:
     when = f[0].decode()
     if when not in ("stop", "running"):
         raise ValueError(f"pid1-signals sampled {when!r}")
+    if len(f[1]) > 16 or len(f[2]) > 16:
+        raise ValueError("pid1-signals masks are 64 bits")
     obs.pid1_signals = Pid1Signals(
         caught=int(f[1], 16), ignored=int(f[2], 16), at_stop=when == "stop"
     )

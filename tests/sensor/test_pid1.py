@@ -37,9 +37,13 @@ def test_older_reports_say_nothing_about_pid1() -> None:
     assert (obs.pid1_signals, obs.orphans, obs.zombies) == (None, None, None)
 
 
-def test_a_bad_sampling_moment_is_refused() -> None:
-    with pytest.raises(SensorError, match="line 3"):
-        read_report(_report(b"pid1-signals later 0 0"))
+@pytest.mark.parametrize(
+    "record",
+    [b"pid1-signals later 0 0", b"pid1-signals stop 1" + b"0" * 16 + b" 0", b"orphans x"],
+)
+def test_malformed_pid1_records_are_refused(record: bytes) -> None:
+    with pytest.raises(SensorError, match="line 3 is malformed"):
+        read_report(_report(record))
 
 
 @pytest.mark.parametrize(
