@@ -134,24 +134,10 @@ def observe(
     binary = sensor_binary(sensor_arch(architecture))
     mode = continue_mode(target, options)
     extra = user_specs(options)
-    sensor_args = [
-        SENSOR_PATH,
-        *("--user", target.user),
-        *("--grace", str(SENSOR_GRACE)),
-        *("--stop-signal", target.stop_signal),
-        *("--drop-cap", "SYS_PTRACE"),
-        # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
-        # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
-        "--allow-hot",
-    ]
-    if target.sets_home:
-        sensor_args.append("--image-home")
-    for name in removed_env(engine, target):
-        sensor_args += ["--unset-env", name]
     container = engine.create_container(
         target.image,
         session=session.id,
-        entrypoint=[*sensor_args, "--"],
+        entrypoint=sensor_command(engine, target),
         command=target.argv,
         user="0:0",
         cap_add=PROFILING_CAPS,
@@ -205,6 +191,25 @@ def observe(
         )
     observation = read_report(fetch_report(engine, container, run))
     return ObservedRun(observation, run, plan, mode, warnings)
+
+
+def sensor_command(engine: Engine, target: Target) -> list[str]:
+    """The profiling container's entrypoint: the sensor and its options, then ``--``."""
+    args = [
+        SENSOR_PATH,
+        *("--user", target.user),
+        *("--grace", str(SENSOR_GRACE)),
+        *("--stop-signal", target.stop_signal),
+        *("--drop-cap", "SYS_PTRACE"),
+        # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
+        # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
+        "--allow-hot",
+    ]
+    if target.sets_home:
+        args.append("--image-home")
+    for name in removed_env(engine, target):
+        args += ["--unset-env", name]
+    return [*args, "--"]
 
 
 def removed_env(engine: Engine, target: Target) -> list[str]:
