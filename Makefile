@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_IMAGE ?= nginx
 
-.PHONY: setup engine venv sensor demo test test-unit bench lint fixtures clean
+.PHONY: setup engine venv sensor demo test test-unit bench lint fixtures clean fuzz
 
 setup: ## install system packages, start the engine, create the venv, build the sensors
 	scripts/install-deps.sh
@@ -37,6 +37,9 @@ test: setup
 
 test-unit: venv
 	$(PY) -m pytest -ra -m 'not docker'
+
+fuzz: venv ## a longer fuzzing run: random seeds, SLIMMER_FUZZ_EXAMPLES (5000) per test, failures kept
+	SLIMMER_FUZZ=long $(PY) -m pytest -ra -p no:cacheprovider tests/fuzz
 
 bench: setup ## every benchmark (figures in bench/out/), then the README's results table
 	$(PY) -m bench

@@ -3,9 +3,14 @@
 Cases: a synthetic image over 1 GB (as a docker-archive file and as an OCI layout directory),
 a synthetic image with the same entries and a tenth of the content (memory must not grow with
 contents), gzip and zstd OCI layouts, and the engine's save stream of the largest fixture.
-Each case runs in a fresh child process; peak RSS is its VmHWM.
+Then crafted hostile layers under 1 MB (deep paths, a global PAX header full of xattrs, one big
+hardlink group), each at two sizes: peak RSS must stay under 100 MB and time and memory grow
+linearly (the ratios are printed). Each case runs in a fresh child process; peak RSS is its
+VmHWM.
 
-Run: `python bench/bench_index.py`. Needs ~4 GB free in the temp directory.
+Run: `python bench/bench_index.py` (all), `--hostile` (only the crafted layers), and
+`--baseline REV` to also run the crafted layers on the code of git revision REV (before/after
+in one run). Needs ~4 GB free in the temp directory for the full run.
 """
 
 from __future__ import annotations
@@ -168,10 +173,10 @@ def _bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def peak_rss_mb() -> float:
+def peak_rss_mb(field: str = "VmHWM") -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -185,25 +190,28 @@ def child(spec: str, workdir: str) -> None:
         from slimmer.engine import Engine
 
         engine = Engine.connect()
+    start_rss = peak_rss_mb("VmRSS")
     started = time.perf_counter()
     fs = open_image(spec, workdir, engine=engine)
     seconds = time.perf_counter() - started
     layer_bytes = sum(fs.layer_sizes)
-    print(
-        json.dumps(
-            {"seconds": seconds, "bytes": layer_bytes, "entries": len(fs), "rss": peak_rss_mb()}
-        )
-    )
+    figures = {"seconds": seconds, "bytes": layer_bytes, "entries": len(fs), "rss": peak_rss_mb()}
+    print(json.dumps({**figures, "start_rss": start_rss}))
     fs.close()
 
 
-def run_child(script: str, spec: str, workdir: Path) -> dict:
-    """Run ``script --child SPEC WORKDIR`` in a fresh process (its own peak RSS); its figures."""
+def run_child(script: str, spec: str, workdir: Path, pythonpath: str | None = None) -> dict:
+    """Run ``script --child SPEC WORKDIR`` in a fresh process (its own peak RSS); its figures.
+    ``pythonpath`` puts another checkout's slimmer first (a baseline)."""
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, script, "--child", spec, str(workdir)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "child failed")
@@ -284,8 +292,142 @@ def raw_stream_seconds(ref: str) -> float:
     return time.perf_counter() - started
 
 
+# ---- crafted hostile layers ------------------------------------------------------------------
+
+DEPTH = 500  # components of each deep chain: paths of up to 1 kB
+REPEAT = 3
+
+
+def _tar_bytes(infos: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in infos:
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return buffer.getvalue()
+
+
+def deep_path_layer(chains: int) -> bytes:
+    """``chains`` files each DEPTH directories deep, no directory given: every parent is an
+    implicit entry."""
+    return _tar_bytes(
+        [(tarfile.TarInfo(f"c{i:04d}/" + "d/" * DEPTH + "f"), b"") for i in range(chains)]
+    )
+
+
+def global_xattr_layer(members: int) -> bytes:
+    """A PAX global header of 5,000 xattr records (about 250 kB), then ``members`` files."""
+    records = b"".join(_pax_record(b"SCHILY.xattr.user.x%05d" % i, b"v" * 20) for i in range(5000))
+    head = tarfile.TarInfo("pax_global_header")
+    head.type, head.size = tarfile.XGLTYPE, len(records)
+    block = head.tobuf(tarfile.USTAR_FORMAT)
+    body = _tar_bytes([(tarfile.TarInfo(f"f{i:05d}"), b"") for i in range(members)])
+    return block + records + bytes(-len(records) % 512) + body
+
+
+def hardlink_layer(links: int) -> bytes:
+    """One file and ``links`` hardlinks to it (one group)."""
+    infos = [(tarfile.TarInfo("f"), b"data")]
+    for i in range(links):
+        link = tarfile.TarInfo(f"l{i:05d}")
+        link.type, link.linkname = tarfile.LNKTYPE, "f"
+        infos.append((link, b""))
+    return _tar_bytes(infos)
+
+
+def _pax_record(key: bytes, value: bytes) -> bytes:
+    body = b" " + key + b"=" + value + b"\n"
+    length = len(body) + 1
+    while len(str(length)) + len(body) != length:
+        length = len(str(length)) + len(body)
+    return str(length).encode() + body
+
+
+HOSTILE = [  # (case, layer builder, small size, large size)
+    ("deep paths (chains of 500 dirs)", deep_path_layer, 40, 80),
+    ("global xattrs (5000 in a g header), files", global_xattr_layer, 1000, 2000),
+    ("hardlinks in one group", hardlink_layer, 4000, 8000),
+]
+
+
+def hostile(root: Path, baseline: str | None) -> None:
+    """Index each crafted layer at two sizes (and with the baseline's code); print figures."""
+    checkouts = [("after", None)]
+    if baseline:
+        checkouts.insert(0, (f"before ({baseline})", str(_worktree(root / "baseline", baseline))))
+    try:
+        rows = []
+        for case, build, small, large in HOSTILE:
+            for size in (small, large):
+                data = build(size)
+                folder = root / f"hostile-{build.__name__}-{size}"
+                folder.mkdir()
+                (folder / "layer.tar").write_bytes(data)
+                archive = docker_archive([folder / "layer.tar"], folder / "image.tar")
+                for label, path in checkouts:
+                    runs = []
+                    for _ in range(REPEAT):  # the fastest of a few: the machine is shared
+                        runs.append(run_child(__file__, str(archive), folder / "work", path))
+                        shutil.rmtree(folder / "work", ignore_errors=True)
+                    figures = min(runs, key=lambda f: f["seconds"])
+                    rows.append((case, size, len(data), label, figures))
+    finally:
+        if baseline:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(root / "baseline")],
+                cwd=Path(__file__).resolve().parent.parent,
+                check=False,
+                capture_output=True,
+            )
+    _print_hostile(rows)
+
+
+def _worktree(path: Path, revision: str) -> Path:
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(path), revision],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+def _print_hostile(rows: list) -> None:
+    print(
+        f"{'crafted layer':<42} {'size':>5} {'layer kB':>8} {'code':<18} {'entries':>8} "
+        f"{'s':>6} {'peak RSS MB':>11} {'index MB':>8}"
+    )
+    for case, size, length, label, f in rows:
+        print(
+            f"{case:<42} {size:>5} {length / 1e3:>8.0f} {label:<18} {f['entries']:>8} "
+            f"{f['seconds']:>6.2f} {f['rss']:>11.0f} {_grown(f):>8.1f}"
+        )
+    print("large / small size (2x the input; linear is about 2; index MB = peak - start RSS):")
+    for case, *_ in HOSTILE:
+        for label in dict.fromkeys(r[3] for r in rows):
+            small, large = [r[4] for r in rows if r[0] == case and r[3] == label]
+            print(
+                f"  {case:<42} {label:<18} time x{large['seconds'] / small['seconds']:.2f}  "
+                f"index MB x{_grown(large) / max(_grown(small), 0.1):.2f}  entries x"
+                f"{large['entries'] / small['entries']:.2f}"
+            )
+
+
+def _grown(figures: dict) -> float:
+    return figures["rss"] - figures.get("start_rss", 0.0)
+
+
+def _arguments(argv: list[str]) -> tuple[bool, str | None]:
+    baseline = argv[argv.index("--baseline") + 1] if "--baseline" in argv else None
+    return "--hostile" in argv, baseline
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3])
     else:
-        main()
+        only_hostile, baseline_revision = _arguments(sys.argv[1:])
+        if not only_hostile:
+            main()
+        with tempfile.TemporaryDirectory(prefix="slimmer-bench-hostile-") as scratch:
+            hostile(Path(scratch), baseline_revision)

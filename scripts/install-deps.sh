@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what slimmer needs on Debian/Ubuntu, only what is missing.
 #   scripts/install-deps.sh          the engine and the build tools (make setup)
-#   scripts/install-deps.sh --test   also the real servers the probe tests talk to (make test);
+#   scripts/install-deps.sh --test   also the real servers the probe tests talk to and the real
+#                                    tools tests check against (rpm) (make test);
 #                                    they are installed without starting system services
 set -euo pipefail
 
@@ -15,7 +16,7 @@ command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v crun >/dev/null || need+=(crun)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ "${1:-}" = "--test" ]; then
-  for pkg in redis-server memcached postgresql mariadb-server nginx openssl qemu-user; do
+  for pkg in redis-server memcached postgresql mariadb-server nginx openssl qemu-user rpm; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
   command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)   # the JVM fixture's class

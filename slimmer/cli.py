@@ -19,7 +19,13 @@ import click
 
 from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError, UsageError
-from slimmer.options import BuildOptions, ContinueAfter, ObserveOptions, SelectOptions
+from slimmer.options import (
+    BuildOptions,
+    ContinueAfter,
+    ObserveOptions,
+    SelectOptions,
+    parse_size,
+)
 from slimmer.rebuild.changes import ConfigOptions, config_changes
 from slimmer.rebuild.config import ConfigChanges
 from slimmer.session import Terminated
@@ -236,6 +242,31 @@ def cli() -> None:
     metavar="GLOB",
     help="Never keep paths matching GLOB (applied last).",
 )
+@click.option(
+    "--package-db/--no-package-db",
+    default=True,
+    show_default=True,
+    help="Keep the package database, trimmed to the packages and files kept.",
+)
+@click.option(
+    "--sbom-format",
+    type=click.Choice(["cyclonedx", "spdx", "both", "none"]),
+    default="both",
+    show_default=True,
+    help="SBOM of the slim image: sbom.cdx.json / sbom.spdx.json in the output directory.",
+)
+@click.option(
+    "--attach-sbom",
+    is_flag=True,
+    help="Also write the SBOM into the slim image under /usr/share/slimmer/.",
+)
+@click.option(
+    "--max-layer-bytes",
+    default="32G",
+    show_default=True,
+    metavar="SIZE",
+    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes).",
+)
 def build(**kwargs: Any) -> int:
     """Observe IMAGE, keep what it uses, write a slim image and verify it."""
     from slimmer.pipeline import run_build
@@ -253,6 +284,7 @@ def build(**kwargs: Any) -> int:
             include_exes=list(kwargs.pop("include_exes")),
             include_shell=kwargs.pop("include_shell"),
             excludes=list(kwargs.pop("excludes")),
+            package_db=kwargs.pop("package_db"),
         ),
         tag=kwargs.pop("tag"),
         output_dir=kwargs.pop("output_dir"),
@@ -260,6 +292,9 @@ def build(**kwargs: Any) -> int:
         oci=kwargs.pop("oci"),
         verify=kwargs.pop("verify"),
         seccomp_log=kwargs.pop("seccomp_log"),
+        sbom_format=kwargs.pop("sbom_format"),
+        attach_sbom=kwargs.pop("attach_sbom"),
+        max_layer_bytes=parse_size(kwargs.pop("max_layer_bytes"), "--max-layer-bytes"),
     )
     options.observe.runs = runs
     outcome = run_build(options)
@@ -294,6 +329,40 @@ def profile(**kwargs: Any) -> int:
     outcome = run_profile(options)
     print_summary(outcome, as_json=as_json)
     return outcome.exit_code
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--format",
+    "sbom_format",
+    type=click.Choice(["cyclonedx", "spdx", "both"]),
+    default="cyclonedx",
+    show_default=True,
+    help="CycloneDX 1.6 JSON, SPDX 2.3 JSON, or both (needs -o DIRECTORY).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file (a directory for --format both) [default: stdout].",
+)
+@click.argument("image")
+def sbom(image: str, sbom_format: str, output: Path | None) -> int:
+    """Write the SBOM of IMAGE: an engine reference, a docker-archive file, or an OCI layout
+    (directory or tar). Files need no engine."""
+    from slimmer.sbom import formats_of
+    from slimmer.sbom.command import sbom_documents, write_sbom
+
+    formats = formats_of(sbom_format)
+    if len(formats) > 1 and output is None:
+        raise click.UsageError("--format both writes two files: give -o DIRECTORY")
+    documents = sbom_documents(image, formats)
+    written = write_sbom(documents, output)
+    if not written:
+        click.echo(next(iter(documents.values())).decode("utf-8"), nl=False)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+    return 0
 
 
 @cli.command(context_settings=CONTEXT)

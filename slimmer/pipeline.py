@@ -17,6 +17,7 @@ from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
 from slimmer.findings import findings
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
+from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import Observed, ObservedRun, observe, run_targets, user_specs
 from slimmer.options import BuildOptions
@@ -30,6 +31,7 @@ from slimmer.profiles import (
 from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
 from slimmer.report import (
+    Tally,
     findings_summary,
     header,
     observation_summary,
@@ -41,7 +43,8 @@ from slimmer.report import (
     verification_summary,
     write_outputs,
 )
-from slimmer.selection import select
+from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_documents
+from slimmer.selection import Selection, select
 from slimmer.sensor.assets import sensor_binary
 from slimmer.session import Session, open_session
 from slimmer.summary import RunOutcome
@@ -95,7 +98,7 @@ def _build(
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress)
+        indexing = pool.submit(_index, session, info, progress, options.max_layer_bytes)
         try:
             observed = _observe(engine, session, target, info, options, progress)
             with progress.phase("index_wait", "reading the image's layers"):
@@ -105,7 +108,9 @@ def _build(
     with fs:  # its spool directory goes when the build is done
         config = options.changes.apply(fs.config.get("config") or {})
         with progress.phase("select", "selecting what to keep"):
-            selection = select(fs, observed.observation, options.select, config)
+            inventory = read_inventory(fs)
+            selection = select(fs, observed.observation, options.select, inventory, config)
+        packages = _slim_packages(fs, inventory, selection, tag, options, progress)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine,
@@ -115,6 +120,8 @@ def _build(
                 session.workdir,
                 archive=options.archive,
                 oci=options.oci,
+                labels=packages.labels,
+                contents=packages.contents,
                 changes=options.changes,
             )
             slim = engine.inspect_image(tag)
@@ -127,26 +134,9 @@ def _build(
         kept, removed = split_tree(fs, selection)
         report = _report("build", info, str(fs.platform), observed, verifications, options)
         report.update(
-            result={
-                "ref": tag,
-                "id": slim.id,
-                "size": slim.size,
-                "archive": str(options.archive) if options.archive else None,
-                "oci": str(options.oci) if options.oci else None,
-                "layer_digest": built.diff_id,
-            },
-            ratio=round(info.size / slim.size, 2) if slim.size else None,
-            kept={
-                "count": kept.count,
-                "bytes": kept.bytes,
-                "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
-            },
-            removed={
-                "count": removed.count,
-                "bytes": removed.bytes,
-                "paths": [{"path": p, "size": s} for p, s in removed.paths],
-            },
+            _result_sections(info, slim, built.diff_id, options, selection, kept, removed),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
+            packages=packages.report,
             findings=findings_summary(
                 findings(observed.observation, slim.config, service=observed.service)
             ),
@@ -162,9 +152,43 @@ def _build(
             "kept": output_dir / "kept.txt",
             "removed": output_dir / "removed.txt",
             **artifacts,
+            **write_documents(packages.documents, output_dir),
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+
+
+def _result_sections(
+    info: ImageInfo,
+    slim: ImageInfo,
+    layer_digest: str,
+    options: BuildOptions,
+    selection: Selection,
+    kept: Tally,
+    removed: Tally,
+) -> dict[str, Any]:
+    """report.json's result, ratio, kept and removed sections of a build."""
+    return {
+        "result": {
+            "ref": slim.ref,
+            "id": slim.id,
+            "size": slim.size,
+            "archive": str(options.archive) if options.archive else None,
+            "oci": str(options.oci) if options.oci else None,
+            "layer_digest": layer_digest,
+        },
+        "ratio": round(info.size / slim.size, 2) if slim.size else None,
+        "kept": {
+            "count": kept.count,
+            "bytes": kept.bytes,
+            "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
+        },
+        "removed": {
+            "count": removed.count,
+            "bytes": removed.bytes,
+            "paths": [{"path": p, "size": s} for p, s in removed.paths],
+        },
+    }
 
 
 def _report(
@@ -186,6 +210,27 @@ def _report(
     if len(observed.runs) > 1:
         report["runs"] = runs_summary(observed.runs)
     return report
+
+
+def _slim_packages(
+    fs: ImageFs,
+    inventory: Inventory,
+    selection: Selection,
+    tag: str,
+    options: BuildOptions,
+    progress: Progress,
+) -> SlimPackages:
+    """The trimmed package database, the SBOM documents and their labels for the slim image."""
+    with progress.phase("packages", "trimming the package database, writing the SBOM"):
+        return slim_packages(
+            fs,
+            inventory,
+            selection.kept,
+            selection.package_plan,
+            tag,
+            formats_of(options.sbom_format),
+            options.attach_sbom,
+        )
 
 
 def _profile(
@@ -283,7 +328,7 @@ def _observe(
     return union
 
 
-def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
+def _index(session: Session, info: ImageInfo, progress: Progress, max_layer_bytes: int) -> ImageFs:
     """Read the image's save stream into an index (own engine client: this runs in a thread
     beside the observation); stops when the session ends."""
     engine = Engine.connect()
@@ -296,7 +341,12 @@ def _index(session: Session, info: ImageInfo, progress: Progress) -> ImageFs:
 
     try:
         with progress.timed("index"):
-            return open_stream(chunks(), session.workdir, label=f"the save stream of {info.ref}")
+            return open_stream(
+                chunks(),
+                session.workdir,
+                label=f"the save stream of {info.ref}",
+                max_layer_bytes=max_layer_bytes,
+            )
     finally:
         engine.close()
 

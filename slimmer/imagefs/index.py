@@ -57,7 +57,7 @@ class ImageFs:
             variant=str(config.get("variant") or ""),
         )
         self._entries: dict[str, Entry] = tree.entries  # type: ignore[assignment]
-        self._order, self._names = _order(tree)
+        self._order, self._children = _order(tree)
         self._owned = owned
 
     # ---- lookups ----------------------------------------------------------------------------
@@ -105,10 +105,10 @@ class ImageFs:
 
     def listdir(self, path: str) -> list[str]:
         """Names in the directory at exactly ``path``, sorted; [] if it is not a directory."""
-        names = self._names.get(path)
-        if names is None and path not in self._entries:
-            names = self._names.get(clean(path))
-        return list(names or ())
+        children = self._children.get(path)
+        if children is None and path not in self._entries:
+            children = self._children.get(clean(path))
+        return [child.rpartition("/")[2] for child in children or ()]
 
     def walk(self, path: str = "/") -> Iterator[Entry]:
         """``path``'s entry and everything under it, in tree order (nothing if absent)."""
@@ -119,9 +119,9 @@ class ImageFs:
         while stack:
             current = stack.pop()
             yield self._entries[current]
-            names = self._names.get(current)
-            if names:
-                stack.extend(join(current, n) for n in reversed(names))
+            children = self._children.get(current)
+            if children:
+                stack.extend(reversed(children))
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self._order)
@@ -155,11 +155,11 @@ class ImageFs:
 
 
 def _order(tree: Tree) -> tuple[list[Entry], dict[str, list[str]]]:
-    """Tree order of all entries, sorted child names per directory, and hardlink groups
-    normalised (first name in order holds the content)."""
+    """Tree order of all entries, the sorted child paths of each directory, and hardlink
+    groups normalised (first name in order holds the content)."""
     entries = tree.entries
     order: list[Entry] = []
-    names: dict[str, list[str]] = {}
+    children_of: dict[str, list[str]] = {}
     first: dict[tuple[int, int], Entry] = {}
     stack = ["/"]
     while stack:
@@ -175,9 +175,10 @@ def _order(tree: Tree) -> tuple[list[Entry], dict[str, list[str]]]:
                 entry.type, entry.linkname = EntryType.FILE, ""
             else:
                 entry.type, entry.linkname = EntryType.HARDLINK, head.path
-        children = tree.children.get(path)
+        children = tree.children.pop(path, None)
         if children:
             ordered = sorted(children)
-            names[path] = [c.rpartition("/")[2] for c in ordered]
+            children_of[entry.path] = ordered
             stack.extend(reversed(ordered))
-    return order, names
+    tree.children.clear()
+    return order, children_of

@@ -4,10 +4,16 @@ A layer's own tree is what the engine's overlay driver unpacks into a fresh dire
 in tar order (a later duplicate replaces an earlier one, a directory over a directory only
 updates its metadata), missing parents created as 0755 root directories, whiteouts kept as
 markers and opaque directories noted. Merging the layers happens in ``merge``.
+
+Work is bounded: a layer's uncompressed tar may not exceed ``max_bytes`` (nothing after the end
+of the archive is spooled, only hashed for the diff_id), memory grows with the number of
+entries, hardlink groups cost linear time. Values the engine would not unpack as written, or
+the rebuild could not write back, are refused with the layer and entry named.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +24,10 @@ from slimmer.imagefs.streams import (
     GZIP_MAGIC,
     ZSTD_MAGIC,
     Gunzip,
+    Limited,
     Prefixed,
     Tee,
+    TooLarge,
     Unzstd,
     read_head,
 )
@@ -39,6 +47,12 @@ OPAQUE = ".wh..wh..opq"
 META_PREFIX = ".wh..wh."  # other aufs bookkeeping names: skipped, as the engine does
 PATH_MAX = 4096  # longer names cannot be unpacked by the engine either
 HINT = "the image archive is corrupt or was crafted to attack; re-create it with `docker save`"
+DEFAULT_MAX_LAYER_BYTES = 32 << 30  # the largest uncompressed layer read by default
+MAX_ID = (1 << 31) - 1  # runc's largest uid/gid
+MAX_DEVICE = 0o7777777  # what a tar header (ustar or PAX) can carry back
+XATTR_NAME_MAX = 255  # the kernel's limits for one extended attribute
+XATTR_SIZE_MAX = 65536
+MTIME_LIMIT = float(1 << 63)
 
 _TYPES = {
     b"0": EntryType.FILE,
@@ -100,17 +114,22 @@ def _looks_like_tar(block: bytes) -> bool:
 
 
 def ingest(
-    src: Reader, label: str, spool: Path, in_place: tuple[Path, int] | None = None
+    src: Reader,
+    label: str,
+    spool: Path,
+    in_place: tuple[Path, int] | None = None,
+    max_bytes: int = DEFAULT_MAX_LAYER_BYTES,
 ) -> LayerBlob:
     """Read a layer blob once: hash it, decompress it, write the tar to ``spool`` (unless it
     is uncompressed and ``in_place`` says which file, from which offset, it already is) and
-    index it."""
+    index it. Bytes after the end of the archive are hashed (they are part of the diff_id)
+    but not spooled; more than ``max_bytes`` of uncompressed tar is an error."""
     raw = Tee(src)
     head = read_head(raw, BLOCK)
     kind = sniff(head)
     if kind not in ("tar", "gzip", "zstd"):
         raise ImageFormatError(
-            f"layer {label} is {kind}, not a tar, gzip or zstd stream",
+            printable(f"layer {label} is {kind}, not a tar, gzip or zstd stream"),
             "slimmer reads uncompressed, gzip and zstd layers; recompress the image",
         )
     stream: Reader = Prefixed(head, raw)
@@ -120,37 +139,73 @@ def ingest(
         stream = Unzstd(stream)
     keep = in_place if kind == "tar" and in_place is not None else None
     compressed = kind != "tar"  # else the tar's digest is the blob's: hash it once
+    stream = Limited(stream, max_bytes)
     try:
         if keep is not None:
             tar = Tee(stream, hashing=compressed)
-            diff = read_diff(TarReader(tar))
+            diff = _read_all(tar)
         else:
             with open(spool, "wb") as sink:
                 tar = Tee(stream, sink, hashing=compressed)
-                diff = read_diff(TarReader(tar))
+                diff = _read_all(tar)
         while raw.read(CHUNK):  # a decompressor may stop before its input ends
             pass
     except TarError as exc:
+        spool.unlink(missing_ok=True)
         raise layer_error(label, exc) from None
     except OSError as exc:
+        spool.unlink(missing_ok=True)
         raise SlimmerError(
             f"cannot read or copy layer {label} (to {spool}): {exc.strerror or exc}",
             "free disk space in the work directory (or point TMPDIR to a larger disk)",
         ) from None
     diff_id = tar.digest() if compressed else raw.digest()
     path, start = keep or (spool, 0)
-    return LayerBlob(path, start, raw.digest(), diff_id, tar.count, diff)
+    return LayerBlob(path, start, raw.digest(), diff_id, tar.count if keep else tar.written, diff)
+
+
+def _read_all(tar: Tee) -> LayerDiff:
+    """Index the tar, then read what follows its end without spooling it (the digest needs
+    it; the cap bounds it)."""
+    diff = read_diff(TarReader(tar))
+    tar.sink = None
+    while tar.read(CHUNK):
+        pass
+    return diff
 
 
 def layer_error(label: str, exc: TarError) -> ImageFormatError:
-    return ImageFormatError(f"layer {label}, {exc.where()}: {exc.message}", HINT)
+    if isinstance(exc, TooLarge):
+        return ImageFormatError(
+            printable(f"layer {label} is larger than {exc.limit} bytes uncompressed"),
+            "it may be a decompression bomb; if the image is trusted, raise --max-layer-bytes",
+        )
+    return ImageFormatError(printable(f"layer {label}, {exc.where()}: {exc.message}"), HINT)
+
+
+def printable(text: str) -> str:
+    """``text`` with what a terminal cannot take (surrogate escapes of undecodable bytes,
+    control characters) written as escapes."""
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in escaped)
 
 
 def read_diff(reader: TarReader) -> LayerDiff:
     builder = _DiffBuilder()
     for member in reader:
         builder.add(member)
+    builder.settle_links()
     return LayerDiff(builder.tree, builder.opaque)
+
+
+@dataclass
+class _LinkGroup:
+    """Names sharing one content, and the inode metadata they end up with: the engine applies
+    each link's header to the shared inode, so the last header wins and xattrs add up."""
+
+    entries: list[Entry]
+    last: Entry
+    xattrs: dict[str, bytes]
 
 
 class _DiffBuilder:
@@ -158,7 +213,7 @@ class _DiffBuilder:
         self.tree = Tree()
         self.entries = self.tree.entries
         self.opaque: set[str] = set()
-        self._links: dict[int, list[Entry]] = {}  # content offset -> entries sharing it
+        self._links: dict[int, _LinkGroup] = {}  # content offset -> the names sharing it
 
     def add(self, member: Member) -> None:
         if len(member.name.encode("utf-8", "surrogateescape")) > PATH_MAX:
@@ -170,6 +225,7 @@ class _DiffBuilder:
         if path == "/":
             if member.typeflag != b"5":
                 raise TarError("the image root is not a directory", member.name)
+            check_values(member)
             self.entries["/"] = _entry("/", EntryType.DIR, member)
             return
         if "/" + WHITEOUT in path and self._whiteout(path, member):
@@ -177,6 +233,7 @@ class _DiffBuilder:
         kind = _TYPES.get(member.typeflag)
         if kind is None:
             raise TarError(f"unsupported entry type {member.typeflag!r}", member.name)
+        check_values(member)
         self._directory(parent(path), member)
         if kind is EntryType.HARDLINK:
             self._hardlink(path, member)
@@ -219,15 +276,23 @@ class _DiffBuilder:
         entry = _entry(path, EntryType.HARDLINK, member)
         entry.linkname = target_path
         entry.size, entry.offset = target.size, target.offset
-        group = self._links.setdefault(target.offset, [target])
-        # the engine applies a link's header to the inode all names share: the last one wins
-        for other in group:
-            other.mode, other.uid, other.gid = entry.mode, entry.uid, entry.gid
-            other.uname, other.gname, other.mtime = entry.uname, entry.gname, entry.mtime
-            other.xattrs = {**other.xattrs, **entry.xattrs}
-        entry.xattrs = dict(group[0].xattrs)
-        group.append(entry)
+        group = self._links.get(target.offset)
+        if group is None:
+            group = self._links[target.offset] = _LinkGroup([target], target, dict(target.xattrs))
+        group.entries.append(entry)
+        group.last = entry
+        group.xattrs.update(entry.xattrs)
         self._place(path, entry)
+
+    def settle_links(self) -> None:
+        """Give every name of a hardlink group the group's final metadata (once per group,
+        so that a group of n names costs O(n)). The names share one read-only xattr dict."""
+        for group in self._links.values():
+            last, xattrs = group.last, group.xattrs
+            for entry in group.entries:
+                entry.mode, entry.uid, entry.gid = last.mode, last.uid, last.gid
+                entry.uname, entry.gname, entry.mtime = last.uname, last.gname, last.mtime
+                entry.xattrs = xattrs
 
     def _directory(self, path: str, member: Member) -> None:
         """Make sure ``path`` is a directory of this layer, creating missing ones as the
@@ -263,11 +328,34 @@ class _DiffBuilder:
 _MISSING = Entry("", EntryType.FILE, 0)
 
 
+def check_values(member: Member) -> None:
+    """Refuse what the engine would not unpack as written or the rebuild could not write
+    back: ids outside 0..2^31-1 (runc's range), device numbers a header cannot carry, a
+    modification time beyond 64-bit seconds, extended attributes the kernel refuses."""
+    for what, value in (("uid", member.uid), ("gid", member.gid)):
+        if not 0 <= value <= MAX_ID:
+            raise TarError(f"{what} {value} is outside 0..{MAX_ID}", member.name)
+    for what, value in (("major", member.devmajor), ("minor", member.devminor)):
+        if not 0 <= value <= MAX_DEVICE:
+            raise TarError(f"device {what} number {value} is outside 0..{MAX_DEVICE}", member.name)
+    if not (math.isfinite(member.mtime) and abs(member.mtime) < MTIME_LIMIT):
+        raise TarError(f"modification time {member.mtime} is out of range", member.name)
+    for name, value in member.xattrs.items():
+        raw = name.encode("utf-8", "surrogateescape")
+        if not raw or b"\0" in raw or b"=" in raw or len(raw) > XATTR_NAME_MAX:
+            raise TarError(f"invalid extended attribute name {name[:80]!r}", member.name)
+        if len(value) > XATTR_SIZE_MAX:
+            raise TarError(
+                f"extended attribute {name[:80]!r} is larger than {XATTR_SIZE_MAX} bytes",
+                member.name,
+            )
+
+
 def _entry(path: str, kind: EntryType, member: Member) -> Entry:
     return Entry(
         path=path,
         type=kind,
-        mode=member.mode,
+        mode=0o777 if kind is EntryType.SYMLINK else member.mode,  # as Linux shows any symlink
         uid=member.uid,
         gid=member.gid,
         uname=member.uname,
@@ -275,7 +363,7 @@ def _entry(path: str, kind: EntryType, member: Member) -> Entry:
         size=member.size if kind is EntryType.FILE else 0,
         mtime=member.mtime,
         linkname=member.linkname if kind is EntryType.SYMLINK else "",
-        xattrs=member.xattrs,
+        xattrs={k: v for k, v in member.xattrs.items() if v},  # the engine sets no empty one
         devmajor=member.devmajor,
         devminor=member.devminor,
         offset=member.offset if kind is EntryType.FILE else -1,

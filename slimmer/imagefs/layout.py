@@ -94,7 +94,9 @@ def _choose(store: Store, index: dict[str, Any], platform: Platform) -> dict[str
     manifests = index.get("manifests")
     if not isinstance(manifests, list):
         raise ImageFormatError(f"{store.label}: an image index without manifests", HINT)
-    candidates = [d for d in manifests if isinstance(d, dict) and not _is_attestation(d)]
+    if not all(isinstance(d, dict) for d in manifests):
+        raise ImageFormatError(f"{store.label}: an image index lists a non-object", HINT)
+    candidates = [d for d in manifests if not _is_attestation(d, store.label)]
     if not candidates:
         raise ImageFormatError(f"{store.label} lists no image", HINT)
     with_platform = [d for d in candidates if isinstance(d.get("platform"), dict)]
@@ -109,7 +111,7 @@ def _choose(store: Store, index: dict[str, Any], platform: Platform) -> dict[str
                 "pass one of the platforms it has",
             )
         return matching[0]
-    if len({d.get("digest") for d in candidates}) > 1:
+    if len({str(d.get("digest")) for d in candidates}) > 1:
         raise ImageFormatError(
             f"{store.label} holds {len(candidates)} different images",
             "save or export one image per archive",
@@ -123,6 +125,8 @@ def _from_manifest(store: Store) -> Located:
     if not usable or len(usable) != len(items):
         raise ImageFormatError(f"{store.label}: manifest.json lists no image", HINT)
     configs = {i["Config"] for i in usable}
+    for entry in usable:
+        _check_tags(entry.get("RepoTags"), store.label)
     if len(configs) > 1:
         tags = ", ".join(t for i in usable for t in i.get("RepoTags") or []) or "untagged"
         raise ImageFormatError(
@@ -141,6 +145,11 @@ def _from_manifest(store: Store) -> Located:
             f"{store.label}: config {item['Config']} does not match its name", HINT
         )
     return Located(config, digest, [(name, None) for name in layers])
+
+
+def _check_tags(tags: Any, label: str) -> None:
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise ImageFormatError(f"{label}: manifest.json has malformed RepoTags", HINT)
 
 
 def _blob(store: Store, descriptor: dict[str, Any]) -> bytes:
@@ -164,9 +173,13 @@ def _blob_name(store: Store, descriptor: dict[str, Any]) -> str:
     return "blobs/sha256/" + digest.split(":", 1)[1]
 
 
-def _is_attestation(descriptor: dict[str, Any]) -> bool:
+def _is_attestation(descriptor: dict[str, Any], label: str) -> bool:
     annotations = descriptor.get("annotations") or {}
     platform = descriptor.get("platform") or {}
+    if not isinstance(annotations, dict) or not isinstance(platform, dict):
+        raise ImageFormatError(
+            f"{label}: a descriptor whose annotations or platform is not an object", HINT
+        )
     return (
         annotations.get("vnd.docker.reference.type") == "attestation-manifest"
         or platform.get("os") == "unknown"
@@ -174,11 +187,10 @@ def _is_attestation(descriptor: dict[str, Any]) -> bool:
 
 
 def _platform_of(document: dict[str, Any]) -> Platform:
-    return Platform(
-        str(document.get("os") or ""),
-        str(document.get("architecture") or ""),
-        str(document.get("variant") or ""),
-    )
+    fields = [document.get(key) or "" for key in ("os", "architecture", "variant")]
+    if not all(isinstance(value, str) for value in fields):
+        raise ImageFormatError("a platform whose os, architecture or variant is not a string", HINT)
+    return Platform(*fields)
 
 
 def _matches(found: Platform, wanted: Platform) -> bool:

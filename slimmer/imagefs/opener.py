@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from slimmer.engine import Engine
-from slimmer.errors import ImageFormatError
+from slimmer.errors import ImageFormatError, SlimmerError
 from slimmer.imagefs.index import ImageFs
-from slimmer.imagefs.layer import HINT, LayerBlob
+from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob, printable
 from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.merge import merge
 from slimmer.imagefs.model import Platform
@@ -28,6 +28,7 @@ def open_image(
     workdir: str | os.PathLike[str],
     engine: Engine | None = None,
     platform: Platform | str | None = None,
+    max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
 ) -> ImageFs:
     """Index an image.
 
@@ -37,14 +38,15 @@ def open_image(
     picks an image of a multi-platform index; by default the host's. Uncompressed layers of
     files are indexed where they are; other layers are copied uncompressed to a new
     ``slimmer-imagefs-*`` directory under ``workdir``, removed by ``ImageFs.close()``.
-    Raises ImageFormatError for corrupt or hostile input.
+    A layer whose uncompressed tar exceeds ``max_layer_bytes`` is refused. Raises
+    ImageFormatError for corrupt or hostile input (and no other exception for any input).
     """
     path = _as_path(spec)
     if path is None:
-        return _from_engine(str(spec), workdir, engine, platform)
+        return _from_engine(str(spec), workdir, engine, platform, max_layer_bytes)
     if path.is_dir():
-        return _index(lambda spool: DirectoryStore(path, spool), workdir, platform)
-    return _index(lambda spool: ArchiveStore(path, spool), workdir, platform)
+        return _index(lambda spool: DirectoryStore(path, spool, max_layer_bytes), workdir, platform)
+    return _index(lambda spool: ArchiveStore(path, spool, max_layer_bytes), workdir, platform)
 
 
 def open_stream(
@@ -52,6 +54,7 @@ def open_stream(
     workdir: str | os.PathLike[str],
     platform: Platform | str | None = None,
     label: str = "the image stream",
+    max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
 ) -> ImageFs:
     """Index an image arriving as a stream of an image archive (``docker save`` output, or an
     OCI layout tar), read once: every layer is indexed while it is copied to ``workdir``."""
@@ -59,7 +62,7 @@ def open_stream(
     def store(spool: Path) -> Store:
         stream = IterReader(iter(chunks))
         try:
-            return StreamStore(stream, spool, label)
+            return StreamStore(stream, spool, label, max_layer_bytes)
         finally:
             stream.close()
 
@@ -71,12 +74,13 @@ def _from_engine(
     workdir: str | os.PathLike[str],
     engine: Engine | None,
     platform: Platform | str | None,
+    max_layer_bytes: int,
 ) -> ImageFs:
     connected = engine or Engine.connect()
     try:
         connected.inspect_image(ref)  # a clear "not found" before streaming
         label = f"the engine's save stream of {ref}"
-        return open_stream(connected.save_image(ref), workdir, platform, label)
+        return open_stream(connected.save_image(ref), workdir, platform, label, max_layer_bytes)
     finally:
         if engine is None:
             connected.close()
@@ -129,6 +133,15 @@ def _index(
             tree=merge([b.diff for b in blobs]),
             owned=spool,
         )
+    except SlimmerError as exc:  # names from the archive may hold any bytes: show them escaped
+        shutil.rmtree(spool, ignore_errors=True)
+        exc.message, exc.hint = printable(exc.message), printable(exc.hint)
+        raise
+    except OSError as exc:  # the archive or layout itself cannot be read
+        shutil.rmtree(spool, ignore_errors=True)
+        raise SlimmerError(
+            printable(f"cannot read the image: {exc}"), "check the path and its permissions"
+        ) from None
     except BaseException:
         shutil.rmtree(spool, ignore_errors=True)
         raise
@@ -153,4 +166,42 @@ def _config(data: bytes, label: str) -> dict[str, Any]:
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
         raise ImageFormatError(f"{label}: the image config has no rootfs.diff_ids", HINT)
+    problem = config_problem(config)
+    if problem:
+        raise ImageFormatError(f"{label}: the image config's {problem}", HINT)
     return config
+
+
+_TEXT_FIELDS = ("os", "architecture", "variant", "created", "author")
+_RUNTIME_LISTS = ("Env", "Cmd", "Entrypoint", "Shell", "OnBuild")
+_RUNTIME_TEXTS = ("WorkingDir", "User", "StopSignal")
+_RUNTIME_OBJECTS = ("ExposedPorts", "Volumes", "Labels")
+
+
+def config_problem(config: dict[str, Any]) -> str:
+    """What in an image config has a type the engine would refuse to decode ("" if nothing):
+    the fields slimmer reads must have the types of the OCI image spec."""
+    for key in _TEXT_FIELDS:
+        if config.get(key) is not None and not isinstance(config[key], str):
+            return f"{key} is not a string"
+    runtime = config.get("config")
+    if runtime is None:
+        return ""
+    if not isinstance(runtime, dict):
+        return "config is not an object"
+    for key in _RUNTIME_LISTS:
+        value = runtime.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            return f"config.{key} is not a list of strings"
+    for key in _RUNTIME_TEXTS:
+        if runtime.get(key) is not None and not isinstance(runtime[key], str):
+            return f"config.{key} is not a string"
+    for key in _RUNTIME_OBJECTS:
+        if runtime.get(key) is not None and not isinstance(runtime[key], dict):
+            return f"config.{key} is not an object"
+    labels = runtime.get("Labels") or {}
+    if not all(isinstance(v, str) for v in labels.values()):
+        return "config.Labels has a value that is not a string"
+    return ""

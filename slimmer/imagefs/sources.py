@@ -3,7 +3,9 @@ directory. Each is a *store* of named members ("manifest.json", "blobs/sha256/..
 ``layout`` reads the image out of a store whatever its layout.
 
 Member names are only keys: nothing is ever written or opened under a name taken from an
-archive. Stream members are spooled to numbered files in the work directory.
+archive. Stream members are spooled to numbered files in the work directory: layers up to the
+layer size limit, other members up to ``META_LIMIT`` (a larger one is skipped, and an error
+only if the image needs it).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from slimmer.errors import ImageFormatError
-from slimmer.imagefs.layer import HINT, LayerBlob, ingest, sniff
+from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob, ingest, sniff
 from slimmer.imagefs.paths import PathEscape, normalise
 from slimmer.imagefs.streams import Prefixed, Region, read_head
 from slimmer.imagefs.tarstream import BLOCK, CHUNK, REGULAR_TYPES, Reader, TarError, TarReader
@@ -68,10 +70,13 @@ class StreamStore(_Links):
     """A tar stream read once: every regular member is spooled; layer blobs are indexed while
     they are spooled (the manifest naming them may come last)."""
 
-    def __init__(self, src: Reader, spool: Path, label: str) -> None:
+    def __init__(
+        self, src: Reader, spool: Path, label: str, max_bytes: int = DEFAULT_MAX_LAYER_BYTES
+    ) -> None:
         super().__init__()
         self.label = label
-        self._files: dict[str, Path] = {}
+        self._max_bytes = max_bytes
+        self._files: dict[str, Path | None] = {}  # None: too large to be a manifest or config
         self._blobs: dict[str, LayerBlob | ImageFormatError] = {}
         reader = TarReader(src)
         try:
@@ -89,15 +94,21 @@ class StreamStore(_Links):
         kind = sniff(head)
         if kind in ("tar", "gzip", "zstd"):
             try:
-                self._blobs[name] = ingest(Prefixed(head, data), name, path)
+                self._blobs[name] = ingest(Prefixed(head, data), name, path, None, self._max_bytes)
             except ImageFormatError as exc:  # raised if the image uses this blob
                 self._blobs[name] = exc
             return
+        written = len(head)
         with open(path, "wb") as sink:
             sink.write(head)
-            while chunk := data.read(CHUNK):
+            while written <= META_LIMIT and (chunk := data.read(CHUNK)):
                 sink.write(chunk)
-        self._files[name] = path
+                written += len(chunk)
+        if written > META_LIMIT:  # the rest is skipped by the reader
+            path.unlink()
+            self._files[name] = None
+        else:
+            self._files[name] = path
 
     def has(self, name: str) -> bool:
         name = self._target(name)
@@ -107,14 +118,17 @@ class StreamStore(_Links):
         name = self._target(name)
         if name not in self._files:
             raise ImageFormatError(f"{self.label}: {name} is missing or not a JSON file", HINT)
-        return _read_file(self._files[name], self.label, name)
+        path = self._files[name]
+        if path is None:
+            raise ImageFormatError(f"{self.label}: {name} is too large", HINT)
+        return _read_file(path, self.label, name)
 
     def layer(self, name: str) -> LayerBlob:
         name = self._target(name)
         blob = self._blobs.get(name)
         if blob is None:
             if name in self._files:
-                kind = sniff(_read_file(self._files[name], self.label, name)[:BLOCK])
+                kind = sniff(self.read(name)[:BLOCK])
                 raise ImageFormatError(
                     f"layer {name} is {kind}, not a tar, gzip or zstd stream",
                     "slimmer reads uncompressed, gzip and zstd layers; recompress the image",
@@ -140,11 +154,12 @@ class ArchiveStore(_Links):
     then only the members the image needs are read; uncompressed layers are indexed where
     they are in the archive."""
 
-    def __init__(self, path: Path, spool: Path) -> None:
+    def __init__(self, path: Path, spool: Path, max_bytes: int = DEFAULT_MAX_LAYER_BYTES) -> None:
         super().__init__()
         self.label = str(path)
         self._path = path
         self._spool = spool
+        self._max_bytes = max_bytes
         self._members: dict[str, tuple[int, int]] = {}
         self._layers: dict[str, LayerBlob] = {}
         with open(path, "rb") as handle:
@@ -176,7 +191,9 @@ class ArchiveStore(_Links):
             offset, size = self._member(name)
             with Region(self._path, offset, size) as region:
                 spool = self._spool / f"layer-{len(self._layers):04d}"
-                self._layers[name] = ingest(region, name, spool, in_place=(self._path, offset))
+                self._layers[name] = ingest(
+                    region, name, spool, (self._path, offset), self._max_bytes
+                )
         return self._layers[name]
 
     def _member(self, name: str) -> tuple[int, int]:
@@ -189,10 +206,11 @@ class ArchiveStore(_Links):
 class DirectoryStore:
     """An OCI image layout directory; uncompressed layers are indexed where they are."""
 
-    def __init__(self, root: Path, spool: Path) -> None:
+    def __init__(self, root: Path, spool: Path, max_bytes: int = DEFAULT_MAX_LAYER_BYTES) -> None:
         self.label = str(root)
         self._root = Path(os.path.realpath(root))
         self._spool = spool
+        self._max_bytes = max_bytes
         self._layers: dict[str, LayerBlob] = {}
 
     def _file(self, name: str) -> Path | None:
@@ -217,7 +235,7 @@ class DirectoryStore:
                 raise ImageFormatError(f"{self.label}: layer {name} is missing", HINT)
             spool = self._spool / f"layer-{len(self._layers):04d}"
             with open(path, "rb") as handle:
-                self._layers[name] = ingest(handle, name, spool, in_place=(path, 0))
+                self._layers[name] = ingest(handle, name, spool, (path, 0), self._max_bytes)
         return self._layers[name]
 
 

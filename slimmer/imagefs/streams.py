@@ -96,13 +96,15 @@ class IterReader:
 
 class Tee:
     """Pass bytes through while counting them, hashing them (sha256) unless ``hashing`` is
-    False, and copying them to ``sink`` if given."""
+    False, and copying them to ``sink`` if given (until ``sink`` is set to None; ``written``
+    counts what it got)."""
 
     def __init__(self, src: Reader, sink: BinaryIO | None = None, hashing: bool = True) -> None:
         self._src = src
-        self._sink = sink
+        self.sink = sink
         self._hash = hashlib.sha256() if hashing else None
         self.count = 0
+        self.written = 0
 
     def read(self, size: int) -> bytes:
         data = self._src.read(size)
@@ -110,13 +112,41 @@ class Tee:
             if self._hash is not None:
                 self._hash.update(data)
             self.count += len(data)
-            if self._sink is not None:
-                self._sink.write(data)
+            if self.sink is not None:
+                self.sink.write(data)
+                self.written += len(data)
         return data
 
     def digest(self) -> str:
         assert self._hash is not None, "a Tee without hashing has no digest"
         return "sha256:" + self._hash.hexdigest()
+
+
+class TooLarge(StreamError):
+    """A layer's tar is larger than the limit it is read with."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"it is larger than the limit of {limit} bytes uncompressed")
+        self.limit = limit
+
+    def where(self) -> str:
+        return "its uncompressed tar"
+
+
+class Limited:
+    """Pass at most ``limit`` bytes; reading more raises ``TooLarge``."""
+
+    def __init__(self, src: Reader, limit: int) -> None:
+        self._src = src
+        self._left = limit
+        self._limit = limit
+
+    def read(self, size: int) -> bytes:
+        data = self._src.read(min(size, self._left + 1))
+        self._left -= len(data)
+        if self._left < 0:
+            raise TooLarge(self._limit)
+        return data
 
 
 class Prefixed:

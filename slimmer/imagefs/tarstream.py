@@ -4,17 +4,19 @@ It reads from any object with ``read(n)`` (a file, a decompressor, a member of a
 large chunks. File data is never held: it is skipped, or handed out piecewise with
 ``read_data``. Every malformed header raises ``TarError``; nothing here touches the host
 filesystem. ``Member.offset`` is where a member's data starts in the (uncompressed) stream.
+
+Headers are read as Go's archive/tar (the engine's reader) reads them: a PAX global header
+(``g``) is parsed (a malformed one is an error) but applies to nothing, and extended headers
+pending before it are dropped; numbers must fit a signed 64-bit integer; only
+``SCHILY.xattr.*`` records are extended attributes.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import unquote
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -24,7 +26,9 @@ ZERO_BLOCK = bytes(BLOCK)
 REGULAR_TYPES = (b"0", b"\0", b"7")
 HEADER_ONLY_TYPES = (b"1", b"2", b"3", b"4", b"5", b"6")
 _DECIMAL = re.compile(rb"[0-9]+")
-_TIME = re.compile(rb"-?[0-9]+(\.[0-9]*)?")
+_TIME = re.compile(rb"(-?[0-9]+)(?:\.([0-9]*))?")
+INT64_MAX = (1 << 63) - 1
+XATTR_PREFIX = "SCHILY.xattr."
 
 
 Failure = Callable[[str], "TarError"]
@@ -83,8 +87,9 @@ def decode_name(raw: bytes) -> str:
 
 
 class TarReader:
-    """Iterate the members of a tar stream. After the end of the archive the rest of the
-    stream is read and discarded (so a digest or copy taken of the stream is complete).
+    """Iterate the members of a tar stream. Nothing after the end of the archive is read
+    (up to one chunk may already be buffered): a caller that needs the whole stream, to
+    hash it, reads the rest itself.
 
     ``size``: when the source is a seekable file of known size, data is skipped by seeking.
     """
@@ -97,7 +102,6 @@ class TarReader:
         self._off = 0  # stream offset of _buf[0]
         self._remaining = 0  # data bytes of the current member not yet consumed
         self._padding = 0
-        self._global: dict[str, bytes] = {}
         self._ended = False
         self._name = ""  # the member being read ("" while its header is not parsed)
         self._previous = ""
@@ -145,12 +149,9 @@ class TarReader:
                 data = self._read_meta(size)
                 if typeflag == b"x":
                     records.update(_parse_pax(data, self._error))
-                elif typeflag == b"g":
-                    for key, value in _parse_pax(data, self._error).items():
-                        if value:
-                            self._global[key] = value
-                        else:
-                            self._global.pop(key, None)
+                elif typeflag == b"g":  # checked, applied to nothing; what was pending is lost
+                    _parse_pax(data, self._error)
+                    records, long_name, long_link = {}, None, None
                 elif typeflag == b"L":
                     long_name = data.split(b"\0", 1)[0]
                 else:
@@ -161,10 +162,6 @@ class TarReader:
             ):
                 raise self._error("sparse and multi-volume members are not supported")
             member = self._member(block, typeflag, size, records, long_name, long_link)
-            if typeflag == b"V":  # a volume label: no entry
-                self._skip(member.size + _pad(member.size))
-                records, long_name, long_link = {}, None, None
-                continue
             self._name = member.name
             self._remaining = member.size
             self._padding = _pad(member.size)
@@ -197,11 +194,8 @@ class TarReader:
         long_name: bytes | None,
         long_link: bytes | None,
     ) -> Member:
-        records = {
-            k: v
-            for k, v in {**self._global, **local}.items()
-            if v or k.startswith("SCHILY.xattr.")  # an empty value unsets a key
-        }
+        # an empty value keeps the header's field (an empty xattr is kept: the layer drops it)
+        records = {k: v for k, v in local.items() if v or k.startswith(XATTR_PREFIX)}
         magic = block[257:263]
         raw_name = block[0:100].split(b"\0", 1)[0]
         if magic == b"ustar\0":  # POSIX: a prefix field extends the name
@@ -225,6 +219,11 @@ class TarReader:
         device = typeflag in DEVICE_TYPES
         uid = _pax_int(records["uid"], "uid", self._error) if "uid" in records else None
         gid = _pax_int(records["gid"], "gid", self._error) if "gid" in records else None
+        mtime = (
+            _pax_time(records["mtime"], self._error)
+            if "mtime" in records
+            else float(_number(block[136:148], "mtime", self._error))
+        )
         return Member(
             name=name,
             typeflag=typeflag,
@@ -232,18 +231,14 @@ class TarReader:
             uid=uid if uid is not None else _number(block[108:116], "uid", self._error),
             gid=gid if gid is not None else _number(block[116:124], "gid", self._error),
             size=size,
-            mtime=(
-                _pax_time(records["mtime"], self._error)
-                if "mtime" in records
-                else float(_number(block[136:148], "mtime", self._error))
-            ),
+            mtime=mtime,
             linkname=linkname,
             uname=decode_name(records.get("uname") or block[265:297].split(b"\0", 1)[0]),
             gname=decode_name(records.get("gname") or block[297:329].split(b"\0", 1)[0]),
             devmajor=_number(block[329:337], "devmajor", self._error) if device else 0,
             devminor=_number(block[337:345], "devminor", self._error) if device else 0,
             offset=self.tell(),
-            xattrs=_xattrs(records, self._error),
+            xattrs=_xattrs(records),
         )
 
     def _error(self, message: str) -> TarError:
@@ -251,9 +246,8 @@ class TarReader:
 
     def _end(self) -> None:
         self._ended = True
+        self._off += len(self._buf)
         self._buf, self._pos = b"", 0
-        while self._src.read(CHUNK):
-            pass
         return None
 
     def _read_meta(self, size: int) -> bytes:
@@ -335,11 +329,15 @@ def _verify_checksum(block: bytes, error: Failure) -> None:
 
 
 def _number(field_bytes: bytes, what: str, error: Failure) -> int:
-    """A numeric header field: octal text, or GNU base-256 when the high bit is set."""
+    """A numeric header field: octal text, or GNU base-256 when the high bit is set; as Go,
+    a value that does not fit a signed 64-bit integer is an error."""
     if field_bytes and field_bytes[0] & 0x80:
         bits = 8 * len(field_bytes) - 1
         value = int.from_bytes(field_bytes, "big") & ((1 << bits) - 1)
-        return value - (1 << bits) if value >> (bits - 1) else value
+        value = value - (1 << bits) if value >> (bits - 1) else value
+        if not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise error(f"{what} field does not fit 64 bits")
+        return value
     text = field_bytes.split(b"\0", 1)[0].strip(b" ")
     if text.isdigit():
         try:
@@ -352,15 +350,25 @@ def _number(field_bytes: bytes, what: str, error: Failure) -> int:
 
 
 def _pax_int(value: bytes, what: str, error: Failure) -> int:
-    if not _DECIMAL.fullmatch(value):
+    """A PAX decimal number, at most a signed 64-bit integer (Go refuses larger ones)."""
+    digits = value.lstrip(b"0")
+    if not _DECIMAL.fullmatch(value) or len(digits) > 19 or int(digits or b"0") > INT64_MAX:
         raise error(f"invalid PAX {what} {value[:20]!r}")
-    return int(value)
+    return int(digits or b"0")
 
 
 def _pax_time(value: bytes, error: Failure) -> float:
-    if not _TIME.fullmatch(value):
+    """A PAX time "SECONDS[.FRACTION]": seconds fit 64 bits, the fraction is cut at 9 digits
+    (as Go reads it); the result is always a finite float."""
+    found = _TIME.fullmatch(value)
+    if not found:
         raise error(f"invalid PAX mtime {value[:30]!r}")
-    return float(value)
+    seconds, fraction = found.group(1), found.group(2) or b""
+    negative = seconds.startswith(b"-")
+    whole = _pax_int(seconds.lstrip(b"-"), "mtime", error)
+    nanoseconds = int(fraction[:9].ljust(9, b"0"))
+    magnitude = whole + nanoseconds / 1e9
+    return -magnitude if negative else magnitude
 
 
 def _parse_pax(data: bytes, error: Failure) -> dict[str, bytes]:
@@ -380,26 +388,14 @@ def _parse_pax(data: bytes, error: Failure) -> dict[str, bytes]:
         if not eq or not key:
             raise error("malformed PAX record (no key)")
         decoded = decode_name(key)
-        if b"\0" in value and not decoded.startswith(("SCHILY.xattr.", "LIBARCHIVE.xattr.")):
+        if b"\0" in value and not decoded.startswith(XATTR_PREFIX):
             raise error(f"NUL byte in PAX {decoded}")
         records[decoded] = value
         pos = end
     return records
 
 
-def _xattrs(records: dict[str, bytes], error: Failure) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    for key, value in records.items():
-        if key.startswith("SCHILY.xattr."):
-            found[key[len("SCHILY.xattr.") :]] = value
-        elif key.startswith("LIBARCHIVE.xattr."):
-            xattr = unquote(key[len("LIBARCHIVE.xattr.") :], errors="surrogateescape")
-            found[xattr] = _base64(value, error)
-    return found
-
-
-def _base64(value: bytes, error: Failure) -> bytes:
-    try:
-        return base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
-    except binascii.Error:
-        raise error("invalid LIBARCHIVE.xattr value") from None
+def _xattrs(records: dict[str, bytes]) -> dict[str, bytes]:
+    """The ``SCHILY.xattr.*`` records: Go's reader (so the engine) knows no other kind, and
+    ignores ``LIBARCHIVE.xattr.*``."""
+    return {k[len(XATTR_PREFIX) :]: v for k, v in records.items() if k.startswith(XATTR_PREFIX)}

@@ -8,7 +8,10 @@ from slimmer.imagefs.paths import parent
 
 class Tree:
     """``entries`` maps absolute paths to entries; in a layer's tree a value of None is a
-    whiteout. ``children`` maps a directory to the paths directly under it."""
+    whiteout. ``children`` maps a directory to the paths directly under it.
+
+    A path is held as one string object wherever it appears (key, entry, child set), so a
+    deep tree costs the length of each path once, not once per reference."""
 
     __slots__ = ("children", "entries")
 
@@ -19,8 +22,17 @@ class Tree:
     def put(self, path: str, entry: Entry | None) -> None:
         """Set ``path`` (its parent must already be present)."""
         if path not in self.entries and path != "/":
-            self.children.setdefault(parent(path), set()).add(path)
+            above = parent(path)
+            siblings = self.children.get(above)
+            if siblings is None:
+                siblings = self.children[self._same(above)] = set()
+            siblings.add(path)
         self.entries[path] = entry
+
+    def _same(self, path: str) -> str:
+        """The string object the tree already holds for ``path`` (its entry's), if any."""
+        entry = self.entries.get(path)
+        return entry.path if entry is not None and entry.path == path else path
 
     def remove(self, path: str) -> None:
         """Remove ``path`` and everything under it (nothing when absent)."""

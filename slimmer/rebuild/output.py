@@ -28,16 +28,18 @@ def rebuild(
     kept: Iterable[str],
     workdir: Path,
     labels: Mapping[str, str] | None = None,
+    contents: Mapping[str, bytes] | None = None,
     changes: ConfigChanges | None = None,
 ) -> SlimImage:
     """Write the slim layer into ``workdir`` (a new ``slimmer-layer-*.tar``) and its config
-    (the original's, with ``changes``)."""
+    (the original's, with ``changes``); ``contents`` replaces or adds file contents (see
+    ``write_layer``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         prefix="slimmer-layer-", suffix=".tar", dir=workdir, delete=False
     ) as out:
         try:
-            info = write_layer(fs, kept, out)
+            info = write_layer(fs, kept, out, contents)
         except BaseException:
             Path(out.name).unlink(missing_ok=True)
             raise
@@ -67,11 +69,12 @@ def build_image(
     archive: Path | None = None,
     oci: Path | None = None,
     labels: Mapping[str, str] | None = None,
+    contents: Mapping[str, bytes] | None = None,
     changes: ConfigChanges | None = None,
 ) -> SlimImage:
     """Rebuild, then load into ``engine`` as ``tag`` (unless engine is None) and write the
     requested archive files (docker-archive ``archive``, OCI layout tar ``oci``)."""
-    image = rebuild(fs, kept, workdir, labels, changes)
+    image = rebuild(fs, kept, workdir, labels, contents, changes)
     if engine is not None:
         load_image(engine, image, tag)
     if archive is not None:

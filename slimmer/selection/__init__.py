@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from slimmer.elf import elf_closure, elf_info, is_elf
 from slimmer.imagefs.model import EntryType
+from slimmer.inventory import Inventory
+from slimmer.inventory.trim import DatabasePlan
 from slimmer.observation import Observation, Op
 from slimmer.options import SelectOptions
 from slimmer.selection import rules
@@ -20,13 +22,19 @@ class Selection:
     kept: dict[str, Reason]
     warnings: list[str] = field(default_factory=list)
     unresolved_libraries: list[tuple[str, str]] = field(default_factory=list)
+    package_plan: DatabasePlan | None = None  # the package database the slim image carries
 
 
 def select(
-    fs, observation: Observation, options: SelectOptions, config: dict | None = None
+    fs,
+    observation: Observation,
+    options: SelectOptions,
+    inventory: Inventory | None = None,
+    config: dict | None = None,
 ) -> Selection:
-    """Decide what the slim image keeps. ``fs`` is the image's ImageFs; ``config`` the runtime
-    config the slim image gets (default: the image's own)."""
+    """Decide what the slim image keeps. ``fs`` is the image's ImageFs; with the image's
+    ``inventory`` the OS identity and the (trimmed) package database are kept too; ``config``
+    is the runtime config the slim image gets (default: the image's own)."""
     if config is None:
         config = fs.config.get("config") or {}
     env = list(config.get("Env") or [])
@@ -54,12 +62,17 @@ def select(
     dropped = apply_excludes(keeper, options.excludes)
     if dropped:
         warnings.append(f"--exclude removed {dropped} paths that would have been kept")
+    plan = None
+    if inventory is not None:
+        plan = rules.keep_package_database(keeper, inventory, options.package_db)
     keeper.add_parents()
     unresolved = _not_seen_loaded(
         keeper, observation, sorted(set(closure.unresolved) | set(late.unresolved))
     )
     warnings += [f"library {name} needed by {by} not found in the image" for name, by in unresolved]
-    return Selection(kept=keeper.kept, warnings=warnings, unresolved_libraries=unresolved)
+    return Selection(
+        kept=keeper.kept, warnings=warnings, unresolved_libraries=unresolved, package_plan=plan
+    )
 
 
 def _keep_elf_closure(keeper: Keeper, env: list[str], analysed: set[str]):

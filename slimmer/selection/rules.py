@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 
 from slimmer.imagefs.model import EntryType
+from slimmer.inventory import Inventory
+from slimmer.inventory.trim import DatabasePlan, plan_database
 from slimmer.observation import Observation
 from slimmer.selection.keeper import RULE, Keeper, Reason
 from slimmer.selection.trace import ignored
@@ -277,3 +279,21 @@ def keep_loader_config(keeper: Keeper) -> None:
     for path in ("/etc/ld.so.cache", "/etc/ld.so.conf"):
         keeper.keep(path, reason)
     keeper.keep_tree("/etc/ld.so.conf.d", reason)
+
+
+def keep_package_database(
+    keeper: Keeper, inventory: Inventory, carry_database: bool
+) -> DatabasePlan | None:
+    """The OS identity files (os-release and what it links to, debian_version...) always, and
+    unless ``carry_database`` is off the package database files of the packages that keep a
+    file; the rebuild writes them trimmed to the kept files. Returns the database plan (None
+    when the database is not carried)."""
+    if inventory.os is not None:
+        for path in inventory.os.files:
+            keeper.keep(path, Reason(RULE, "OS identity"))
+    if not carry_database:
+        return None
+    plan = plan_database(keeper.fs, inventory, keeper.kept)
+    for path in plan.paths:
+        keeper.keep(path, Reason(RULE, "package database (trimmed)"))
+    return plan

@@ -103,6 +103,23 @@ def raw_header(
     return bytes(block)
 
 
+def pax_record(key: bytes, value: bytes) -> bytes:
+    """One PAX record "LEN KEY=VALUE\\n" with its length right."""
+    body = b" " + key + b"=" + value + b"\n"
+    length = len(body) + 1
+    while len(str(length)) + len(body) != length:
+        length = len(str(length)) + len(body)
+    return str(length).encode() + body
+
+
+def pax_header(
+    *records: bytes, kind: bytes = b"x", name: bytes = b"PaxHeader"
+) -> tuple[bytes, bytes]:
+    """An extended header member (``x``, or ``g`` for a global one) carrying ``records``."""
+    data = b"".join(records)
+    return raw_header(name, kind, len(data)), data
+
+
 def raw_layer(*members: tuple[bytes, bytes], end: bool = True) -> bytes:
     """A tar from (header block, data) pairs, data padded; with or without the end blocks."""
     out = b"".join(h + d + bytes(-len(d) % 512) for h, d in members)

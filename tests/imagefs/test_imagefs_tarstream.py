@@ -98,13 +98,22 @@ def test_missing_end_blocks_are_accepted_at_a_header_boundary() -> None:
     assert [m.name for m in members(data)] == ["a"]
 
 
-def test_global_pax_header_applies_to_later_members() -> None:
+def test_a_global_pax_header_applies_to_nothing_and_drops_what_was_pending() -> None:
+    """As Go's archive/tar (the engine's reader): a `g` header is returned on its own, so its
+    records reach no member, and an `x` or GNU long name read before it is lost."""
     data = raw_layer(
-        pax(record(b"SCHILY.xattr.user.k", b"value"), kind=b"g"),
+        pax(record(b"SCHILY.xattr.user.k", b"value"), record(b"uid", b"77"), kind=b"g"),
         (raw_header(b"a"), b""),
+        pax(record(b"path", b"renamed"), record(b"uid", b"5")),
+        pax(record(b"gid", b"66"), kind=b"g"),
         (raw_header(b"b"), b""),
+        (raw_header(b"././@LongLink", b"L", 6), b"longn\0"),
+        pax(record(b"mtime", b"1"), kind=b"g"),
+        (raw_header(b"c"), b""),
     )
-    assert [m.xattrs for m in members(data)] == [{"user.k": b"value"}] * 2
+    found = members(data)
+    assert [m.name for m in found] == ["a", "b", "c"]
+    assert [(m.xattrs, m.uid, m.gid) for m in found] == [({}, 0, 0)] * 3
 
 
 def test_read_data_hands_out_a_members_bytes() -> None:
