@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from slimmer.engine import Engine
+from slimmer.escaping import unprintable
 from tests.checks import CHECKS, OPENSSL_RUNS, TOOL, run_command
 from tests.e2e.helpers import slimmer, summary
 
@@ -64,7 +65,8 @@ def test_service_config_changes_and_verification_as_the_new_user(
         assert (slim["Cmd"], slim["WorkingDir"]) == (original["Cmd"], original["WorkingDir"])
         report = json.loads((out / "report.json").read_text())
         for run in report["verification"]["runs"]:
-            assert run["commands"][0]["output_tail"].split() == ["Uid:", *["65534"] * 4]
+            tail = unprintable(run["commands"][0]["output_tail"])  # report.json escapes tabs
+            assert tail.split() == ["Uid:", *["65534"] * 4]
         assert report["config_changes"]["env"] == ["APP_TOKEN"]
         # nobody cannot write /app/__pycache__, and it is no root: those findings are gone
         assert [f["id"] for f in report["findings"]] == ["pid1-ignores-stop-signal"]
