@@ -1,18 +1,24 @@
 """Per fixture: original MB, slim MB, ratio, seccomp allow-list size, and wall seconds per phase
-of a default build (openssl-cli: built with three --run commands). Then the stop behaviour: the
-build of flask-app, whose PID 1 ignores SIGTERM, before (verification waits the full stop timeout,
-as slimmer did before the sensor reported signal handling) and after (a short grace).
+of a default build (openssl-cli: built with three --run commands); then the time a build takes to
+fail when the target exits while probed; then the stop behaviour: the build of flask-app, whose
+PID 1 ignores SIGTERM, before (verification waits the full stop timeout, as slimmer did before
+the sensor reported signal handling) and after (a short grace).
 
-Run: `python bench/bench_build.py [NAME...]` (default: the fixtures in DEFAULT). The figures
-go to bench/out/build.json, from which `python -m bench.readme` makes the README's table.
+Run: `python bench/bench_build.py [NAME...]` (default: the fixtures in DEFAULT; `pg-app-compose`
+builds the app service of fixtures/files/pg-app/compose.yaml, its PostgreSQL started by
+Compose). The figures go to bench/out/build.json, from which `python -m bench.readme` makes the
+README's table.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +26,18 @@ from bench.results import save
 from fixtures import ensure_image, get_recipe
 from slimmer.engine import Engine
 
-PHASES = ("inspect", "index", "observe", "select", "rebuild", "verify", "total")
-DEFAULT = ("nginx", "python-app", "redis", "batch", "jvm-app", "flask-app", "openssl-cli")
+PHASES = ("compose", "inspect", "index", "observe", "select", "rebuild", "verify", "total")
+DEFAULT = (
+    "nginx", "python-app", "redis", "batch", "jvm-app", "health-exec", "health-shell",
+    "pg-app-compose", "flask-app", "openssl-cli",
+)  # fmt: skip
 EXTRA_ARGS = {
     "openssl-cli": (
         "--run", "dgst -sha256 /data/sample.txt",
         "--run", "enc -base64 -in sample.txt",
         "--run", "x509 -in /data/cert.pem -noout -subject -issuer",
     ),
-}
+}  # fmt: skip
 STOP_FIXTURE = "flask-app"
 # "before": the same build with the short grace switched off, so verification waits the whole
 # stop timeout for a target that ignores its stop signal (what every build did before)
@@ -36,55 +45,66 @@ BEFORE = (
     "import sys, slimmer.verify as v; v.SHORT_STOP_WAIT = v.STOP_WAIT; "
     "from slimmer.cli import main; main(sys.argv[1:])"
 )
+COMPOSE_FILE = Path(__file__).resolve().parent.parent / "fixtures/files/pg-app/compose.yaml"
+PROBE_TIMEOUT = 60  # slimmer's default --probe-timeout
 
 
-def build(ref: str, tag: str, out: Path, extra: tuple[str, ...] = (), before: bool = False) -> dict:
+def slimmer(
+    *args: str, env: dict[str, str] | None = None, before: bool = False
+) -> subprocess.CompletedProcess[str]:
     runner = ["-c", BEFORE] if before else ["-m", "slimmer"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            *runner,
-            "build",
-            ref,
-            "--tag",
-            tag,
-            "--output-dir",
-            str(out),
-            "--json",
-            *extra,
-        ],
+    return subprocess.run(
+        [sys.executable, *runner, *args],
         capture_output=True,
         text=True,
         check=False,
+        env=dict(os.environ, **(env or {})),
+    )
+
+
+def build(name: str, tag: str, out: Path, before: bool = False) -> dict:
+    """A default build of fixture ``name`` (the compose service for pg-app-compose)."""
+    env = None
+    if name == "pg-app-compose":
+        env = {
+            "APP_IMAGE": ensure_image("pg-app"),
+            "DB_IMAGE": ensure_image("postgres"),
+            "DB_PASSWORD": uuid.uuid4().hex,
+        }
+        source = ["--compose-file", str(COMPOSE_FILE), "--service", "app"]
+    else:
+        source = [ensure_image(name), *EXTRA_ARGS.get(name, ())]
+    done = slimmer(
+        "build", *source, "--tag", tag, "--output-dir", str(out), "--json", env=env, before=before
     )
     if done.returncode != 0:
-        raise SystemExit(f"build of {ref} failed ({done.returncode}): {done.stderr.strip()}")
+        raise SystemExit(f"build of {name} failed ({done.returncode}): {done.stderr.strip()}")
     return json.loads(done.stdout)
 
 
+def early_exit() -> float:
+    """pg-app without DATABASE_URL exits at once: how long until slimmer says so."""
+    ref = ensure_image("pg-app")
+    with tempfile.TemporaryDirectory(prefix="slimmer-bench-") as out:
+        start = time.monotonic()
+        done = slimmer("build", ref, "--output-dir", out)
+        seconds = time.monotonic() - start
+    if done.returncode != 1 or "DATABASE_URL is not set" not in done.stderr:
+        raise SystemExit(f"the early-exit build did not fail as expected: {done.stderr.strip()}")
+    print(
+        f"target exits while probed (pg-app without DATABASE_URL): failed after {seconds:.1f} s; "
+        f"before: the whole --probe-timeout ({PROBE_TIMEOUT} s) was waited first; "
+        f"ratio {PROBE_TIMEOUT / seconds:.0f}x"
+    )
+    return round(seconds, 2)
+
+
 def build_once(engine: Engine, name: str, before: bool = False) -> dict:
-    ref = ensure_image(name)
     tag = f"slimmer-bench/{name}.slim:latest"
     with tempfile.TemporaryDirectory(prefix="slimmer-bench-") as out:
-        summary = build(ref, tag, Path(out), EXTRA_ARGS.get(name, ()), before)
+        summary = build(name, tag, Path(out), before)
     engine.remove_image(tag)
     return summary
-
-
-def print_table(rows: list[tuple[str, dict]]) -> None:
-    header = f"{'image':<12} {'orig MB':>8} {'slim MB':>8} {'ratio':>6} {'seccomp':>7} " + " ".join(
-        f"{p:>8}" for p in PHASES
-    )
-    print(header)
-    for name, summary in rows:
-        original = summary["source"]["size"] / 1e6
-        slim = summary["result"]["size"] / 1e6
-        timings = summary["timings"]
-        phases = " ".join(f"{timings.get(p, 0.0):>8.2f}" for p in PHASES)
-        allowed = summary["profiles"]["seccomp_syscalls"]["allowed"]
-        sizes = f"{original:>8.1f} {slim:>8.1f} {original / slim:>6.1f}"
-        print(f"{name:<12} {sizes} {allowed:>7} {phases}")
-    print("(seconds of wall time per phase; index runs while observe runs, so phases overlap)")
 
 
 def stop_figures(before: dict, after: dict) -> dict[str, Any]:
@@ -95,7 +115,7 @@ def stop_figures(before: dict, after: dict) -> dict[str, Any]:
         "before": {k: before["timings"][k] for k in ("verify", "total")},
         "after": {k: after["timings"][k] for k in ("verify", "total")},
     }
-    print(f"\nstop behaviour ({STOP_FIXTURE}, PID 1 ignores SIGTERM; findings: "
+    print(f"stop behaviour ({STOP_FIXTURE}, PID 1 ignores SIGTERM; findings: "
           f"{', '.join(figures['findings'])})")
     print(f"{'':<8} {'verify s':>9} {'total s':>8}")
     for label in ("before", "after"):
@@ -110,8 +130,21 @@ def main(names: list[str]) -> None:
     engine = Engine.connect()
     chosen = names or list(DEFAULT)
     rows = [(name, build_once(engine, name)) for name in chosen]
-    print_table(rows)
-    figures: dict[str, Any] = {"rows": [_row(name, summary) for name, summary in rows]}
+    header = f"{'image':<15} {'orig MB':>8} {'slim MB':>8} {'ratio':>6} {'seccomp':>7} "
+    print(header + " ".join(f"{p:>8}" for p in PHASES))
+    for name, summary in rows:
+        original = summary["source"]["size"] / 1e6
+        slim = summary["result"]["size"] / 1e6
+        timings = summary["timings"]
+        phases = " ".join(f"{timings.get(p, 0.0):>8.2f}" for p in PHASES)
+        allowed = summary["profiles"]["seccomp_syscalls"]["allowed"]
+        sizes = f"{original:>8.1f} {slim:>8.1f} {original / slim:>6.1f}"
+        print(f"{name:<15} {sizes} {allowed:>7} {phases}")
+    print("(seconds of wall time per phase; index runs while observe runs, so phases overlap;")
+    print(" compose: starting the service's dependencies, PostgreSQL's initdb included)")
+    figures: dict = {"rows": [_row(name, summary) for name, summary in rows]}
+    if not names:
+        figures["early_exit_seconds"] = early_exit()
     if STOP_FIXTURE in chosen:
         before = build_once(engine, STOP_FIXTURE, before=True)
         figures["stop"] = stop_figures(before, dict(rows)[STOP_FIXTURE])
@@ -121,11 +154,16 @@ def main(names: list[str]) -> None:
 def _row(name: str, summary: dict) -> dict:
     """One fixture's figures as the README's table shows them."""
     seccomp = summary["profiles"]["seccomp_syscalls"]
+    if name == "pg-app-compose":
+        description = f"{get_recipe('pg-app').description}, built with --compose-file"
+    else:
+        description = get_recipe(name).description
     runs = EXTRA_ARGS.get(name, ()).count("--run")
-    description = get_recipe(name).description
+    if runs:
+        description += f" (built with {runs} `--run`)"
     return {
         "name": name,
-        "description": f"{description} (built with {runs} `--run`)" if runs else description,
+        "description": description,
         "original_bytes": summary["source"]["size"],
         "slim_bytes": summary["result"]["size"],
         "seccomp_allowed": seccomp["allowed"],

@@ -2,8 +2,9 @@
 # Install what slimmer needs on Debian/Ubuntu, only what is missing.
 #   scripts/install-deps.sh          the engine and the build tools (make setup)
 #   scripts/install-deps.sh --test   also the real servers the probe tests talk to and the real
-#                                    tools tests check against (rpm) (make test);
-#                                    they are installed without starting system services
+#                                    tools tests check against (rpm), Compose (docker-compose) for
+#                                    the tests of --compose-file, a JDK for the JVM fixture (make
+#                                    test); they are installed without starting system services
 set -euo pipefail
 
 need=()
@@ -20,6 +21,9 @@ if [ "${1:-}" = "--test" ]; then
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
   command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)   # the JVM fixture's class
+  # Compose: the plugin (docker compose) or Debian's docker-compose
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null ||
+    need+=(docker-compose)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -21,13 +21,14 @@ from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError, UsageError
 from slimmer.options import (
     BuildOptions,
+    ComposeOptions,
     ContinueAfter,
     ObserveOptions,
     SelectOptions,
-    parse_size,
 )
 from slimmer.rebuild.changes import ConfigOptions, config_changes
 from slimmer.rebuild.config import ConfigChanges
+from slimmer.runsettings import RunSettings, parse_size
 from slimmer.session import Terminated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -105,11 +106,89 @@ def _observe_options(func: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Also write seccomp-log.json: same allow list, default action LOG.",
         ),
-        click.argument("image"),
+        click.argument("image", required=False),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return _run_options(func)
+
+
+def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """How the target runs (docker CLI names and syntax), shared by build and profile."""
+    many = {"multiple": True}
+    options = [
+        click.option("--env", "-e", "env", metavar="KEY[=VALUE]", **many,
+                     help="Set a variable in the target (value from slimmer's environment when "
+                     "only KEY is given). Values never appear in outputs."),
+        click.option("--env-file", "env_files", metavar="FILE", **many,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Read KEY=VALUE lines (docker's env-file format)."),
+        click.option("--mount", "mounts", metavar="type=...,source=...,target=...", **many,
+                     help="Mount a bind, volume or tmpfs (docker's --mount syntax)."),
+        click.option("--volume", "-v", "volumes", metavar="SRC:DST[:ro]", **many,
+                     help="Bind a host path or a named volume (docker's -v syntax)."),
+        click.option("--tmpfs", "tmpfs", metavar="PATH[:OPTS]", **many,
+                     help="Mount a tmpfs."),
+        click.option("--network", metavar="NAME",
+                     help="Attach the target to this existing network."),
+        click.option("--network-alias", "network_aliases", metavar="ALIAS", **many,
+                     help="The target's name on --network."),
+        click.option("--add-host", "add_hosts", metavar="NAME:IP", **many,
+                     help="Add a line to the target's /etc/hosts."),
+        click.option("--entrypoint", metavar="CMD",
+                     help="Override ENTRYPOINT (an executable, or a JSON array); drops the "
+                     "image's CMD as docker does."),
+        click.option("--cmd", metavar="ARGS",
+                     help="Override CMD: a JSON array or shell words."),
+        click.option("--workdir", "-w", metavar="DIR", help="Override WORKDIR."),
+        click.option("--user", "-u", metavar="USER[:GROUP]", help="Override USER."),
+        click.option("--cap-add", "cap_add", metavar="CAP", **many,
+                     help="Give the target a capability, as docker run --cap-add does."),
+        click.option("--expose", "expose", metavar="PORT", **many,
+                     help="Also probe this TCP port (the image does not declare it)."),
+        click.option("--probe-port", "probe_ports", metavar="PORT", **many,
+                     help="Probe only these TCP ports."),
+        click.option("--healthcheck-cmd", metavar="CMD",
+                     help="Use this shell command as the HEALTHCHECK (observed, then awaited)."),
+        click.option("--no-healthcheck", is_flag=True,
+                     help="Do not run the HEALTHCHECK while observing nor wait for healthy."),
+        click.option("--memory", "-m", metavar="SIZE",
+                     help="Memory limit of every container the target runs in (512m, 4g; 0: "
+                     "none) [default: 4g]."),
+        click.option("--pids-limit", type=int, metavar="N",
+                     help="Process limit of those containers (0: none) [default: 4096]."),
+        click.option("--compose-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Run --service of this compose file with its dependencies."),
+        click.option("--service", metavar="NAME", help="The compose service to slim."),
+        click.option("--compose-project", metavar="NAME",
+                     help="Compose project name [default: a new project, removed at the end]."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _run_from(kwargs: dict[str, Any]) -> tuple[RunSettings, ComposeOptions | None]:
+    """The run settings and compose options; IMAGE is required unless a compose file names it."""
+    from slimmer.runsettings import settings_from_options
+
+    compose_file, service = kwargs.pop("compose_file"), kwargs.pop("service")
+    project = kwargs.pop("compose_project")
+    compose = None
+    if compose_file is not None or service is not None:
+        if compose_file is None or service is None:
+            raise click.UsageError("--compose-file and --service go together")
+        compose = ComposeOptions(compose_file, service, project)
+    elif project is not None:
+        raise click.UsageError("--compose-project needs --compose-file and --service")
+    if kwargs.get("image") is None and compose is None:
+        raise click.UsageError("Missing argument 'IMAGE' (or --compose-file with --service)")
+    names = (
+        "env", "env_files", "mounts", "volumes", "tmpfs", "network", "network_aliases",
+        "add_hosts", "entrypoint", "cmd", "workdir", "user", "cap_add", "expose", "probe_ports",
+        "healthcheck_cmd", "no_healthcheck", "memory", "pids_limit",
+    )  # fmt: skip
+    return settings_from_options(**{name: kwargs.pop(name) for name in names}), compose
 
 
 def _observe_from(kwargs: dict[str, Any]) -> ObserveOptions:
@@ -273,9 +352,12 @@ def build(**kwargs: Any) -> int:
     from slimmer.summary import print_summary
 
     as_json = kwargs.pop("as_json")
+    run, compose = _run_from(kwargs)
     runs, changes = _runs_from(kwargs), _changes_from(kwargs)
     options = BuildOptions(
-        image=kwargs.pop("image"),
+        image=kwargs.pop("image") or "",
+        run=run,
+        compose=compose,
         observe=_observe_from(kwargs),
         changes=changes,
         select=SelectOptions(
@@ -317,9 +399,12 @@ def profile(**kwargs: Any) -> int:
     from slimmer.summary import print_summary
 
     as_json = kwargs.pop("as_json")
+    run, compose = _run_from(kwargs)
     runs = _runs_from(kwargs)
     options = BuildOptions(
-        image=kwargs.pop("image"),
+        image=kwargs.pop("image") or "",
+        run=run,
+        compose=compose,
         observe=_observe_from(kwargs),
         output_dir=kwargs.pop("output_dir"),
         verify=kwargs.pop("verify"),

@@ -17,9 +17,11 @@ from urllib.parse import urlparse
 
 import docker
 import docker.errors
+import docker.types
 import requests.exceptions
 
 from slimmer.errors import CleanupFailed, EngineUnavailable, ImageNotFound, SlimmerError
+from slimmer.runsettings import RunSettings
 
 SESSION_LABEL = "io.slimmer.session"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -182,24 +184,31 @@ class Engine:
         name: str | None = None,
         hostname: str | None = None,
         network_mode: str | None = None,
+        run: RunSettings | None = None,
+        healthcheck: dict[str, Any] | None = None,
         working_dir: str | None = None,
     ) -> str:
         """Create (not start) a container labelled with the session; returns its id.
 
         ``ports`` are container ports like ``"80/tcp"``; each is published on a random host port.
+        ``run``: the user's run settings (env, mounts, network, ...); ``healthcheck``: the
+        engine's Healthcheck object replacing the image's.
         """
+        run_config, run_host = self._run_settings_params(run) if run else ({}, {})
+        # a local engine publishes on the loopback address only: probes come from this host
+        bind = ("127.0.0.1",) if self.published_host() == "127.0.0.1" else ()
         host_config = self.api.create_host_config(
-            cap_add=cap_add or None,
-            port_bindings={p: None for p in ports or []} or None,
+            cap_add=[*(cap_add or []), *run_host.pop("cap_add", [])] or None,
+            port_bindings={p: bind or None for p in ports or []} or None,
             security_opt=security_opt or None,
-            network_mode=network_mode,
+            network_mode=run_host.pop("network_mode", network_mode),
+            **run_host,
         )
         kwargs: dict[str, Any] = {
             "image": image,
             "labels": {SESSION_LABEL: session},
             "host_config": host_config,
-            # the SDK wants (port, protocol): "9000/tcp" would become "9000/tcp/tcp", which
-            # only works for ports the image already exposes
+            # (port, protocol) pairs: the SDK would read "80/tcp" as port "80/tcp" of tcp
             "ports": [tuple(p.split("/", 1)) if "/" in p else p for p in ports or []] or None,
             "name": name,
             "hostname": hostname,
@@ -214,8 +223,73 @@ class Engine:
             kwargs["environment"] = environment
         if working_dir is not None:
             kwargs["working_dir"] = working_dir
+        run_env = run_config.pop("environment", [])
+        if run_env:
+            kwargs["environment"] = [*(environment or []), *run_env]
+        if healthcheck is not None:
+            kwargs["healthcheck"] = healthcheck
+        kwargs.update(run_config)
         created = self._call(self.api.create_container, **kwargs)
+        for network, aliases in run.more_networks if run else ():
+            self._call(
+                self.api.connect_container_to_network,
+                created["Id"],
+                network,
+                aliases=list(aliases) or None,
+            )
         return created["Id"]
+
+    def _run_settings_params(self, run: RunSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The container-create parameters of the user's run settings: (config, host config).
+        The command, user and healthcheck are set by the caller (the sensor's or the image's)."""
+        config: dict[str, Any] = {"environment": list(run.env)}
+        if run.workdir:
+            config["working_dir"] = run.workdir
+        host: dict[str, Any] = {"cap_add": list(run.cap_add)}
+        if run.memory:
+            host["mem_limit"] = host["memswap_limit"] = run.memory
+        if run.pids_limit:
+            host["pids_limit"] = run.pids_limit
+        mounts, tmpfs = [], {}
+        for mount in run.mounts:
+            options = dict(mount.options)
+            if "tmpfs-options" in options:
+                tmpfs[mount.target] = options["tmpfs-options"]
+                continue
+            mounts.append(
+                docker.types.Mount(
+                    mount.target,
+                    mount.source or None,
+                    type=mount.type,
+                    read_only=mount.read_only,
+                    propagation=options.get("bind-propagation"),
+                    no_copy=options.get("volume-nocopy", "false") in ("true", "1"),
+                    tmpfs_size=options.get("tmpfs-size"),
+                    tmpfs_mode=int(options["tmpfs-mode"], 8) if "tmpfs-mode" in options else None,
+                )
+            )
+        if mounts:
+            host["mounts"] = mounts
+        if tmpfs:
+            host["tmpfs"] = tmpfs
+        if run.extra_hosts:
+            host["extra_hosts"] = list(run.extra_hosts)
+        if run.network:
+            host["network_mode"] = run.network
+            endpoint = self.api.create_endpoint_config(aliases=list(run.network_aliases) or None)
+            config["networking_config"] = self.api.create_networking_config(
+                {run.network: endpoint}
+            )
+        return config, host
+
+    def network_exists(self, name: str) -> bool:
+        try:
+            self.api.inspect_network(name)
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            raise self._api_error(exc) from None
+        return True
 
     def put_file(self, container: str, directory: str, name: str, data: bytes, mode: int) -> None:
         """Put one file into a created or running container through the archive API.
@@ -316,21 +390,41 @@ class Engine:
     # ---- cleanup ----------------------------------------------------------------------------
 
     def containers_of(self, session: str) -> list[str]:
-        found = self._call(
-            self.api.containers, all=True, filters={"label": f"{SESSION_LABEL}={session}"}
-        )
-        return [c["Id"] for c in found]
+        return [c["Id"] for c in self.containers_labelled({SESSION_LABEL: session})]
 
     def volumes_of(self, session: str) -> list[str]:
-        found = self._call(self.api.volumes, filters={"label": f"{SESSION_LABEL}={session}"})
+        return self.volumes_labelled({SESSION_LABEL: session})
+
+    def containers_labelled(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """Containers (running or not) carrying all ``labels``: Id, Labels, State each."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        found = self._call(self.api.containers, all=True, filters=filters)
+        return [
+            {"Id": c["Id"], "Labels": c.get("Labels") or {}, "State": c.get("State", "")}
+            for c in found
+        ]
+
+    def volumes_labelled(self, labels: dict[str, str]) -> list[str]:
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        found = self._call(self.api.volumes, filters=filters)
         return [v["Name"] for v in (found or {}).get("Volumes") or []]
+
+    def networks_labelled(self, labels: dict[str, str]) -> list[str]:
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        return [n["Name"] for n in self._call(self.api.networks, filters=filters)]
+
+    def remove_volume(self, name: str) -> None:
+        self._call_unless_gone(self.api.remove_volume, name, force=True)
+
+    def remove_network(self, name: str) -> None:
+        self._call_unless_gone(self.api.remove_network, name)
 
     def remove_session(self, session: str) -> None:
         """Remove every container and volume labelled with the session. Tries them all, then
         raises CleanupFailed naming what is left (and how to remove it by hand)."""
         failures: list[str] = []
         removals = [(self.containers_of, self.remove_container, "container"),
-                    (self.volumes_of, self._remove_volume, "volume")]
+                    (self.volumes_of, self.remove_volume, "volume")]
         for listing, remove, kind in removals:
             try:
                 found = listing(session)
@@ -350,17 +444,18 @@ class Engine:
                 f"docker volume rm $(docker volume ls -q --filter label={label})",
             )
 
-    def _remove_volume(self, volume: str) -> None:
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _call_unless_gone(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """``_call``, where "no such object" is no error (None)."""
         try:
-            self.api.remove_volume(volume, force=True)
+            return func(*args, **kwargs)
         except docker.errors.NotFound:
-            pass
+            return None
         except docker.errors.APIError as exc:
             raise self._api_error(exc) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise _unreachable(exc) from None
-
-    # ---- helpers ------------------------------------------------------------------------------
 
     def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -10,6 +10,7 @@ was not valid UTF-8) as ``\\xHH`` per byte. The escaping is reversible (``unprin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _NEEDS_ESCAPE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
@@ -45,13 +46,19 @@ def unprintable(text: str) -> str:
 
 
 def printable_tree(value: Any) -> Any:
-    """``value`` (JSON-like: dicts, lists, strings, numbers) with ``printable`` applied to every
-    string, keys included: the same path reads the same in report.json and kept.txt."""
+    """``value`` (JSON-like) with ``printable`` applied to every string, keys included: the same
+    path reads the same in report.json and kept.txt."""
+    return map_strings(value, printable)
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with ``change`` applied to every
+    string in it, dictionary keys included."""
     if isinstance(value, str):
-        return printable(value)
+        return change(value)
     if isinstance(value, dict):
-        return {printable_tree(key): printable_tree(item) for key, item in value.items()}
+        return {map_strings(key, change): map_strings(item, change) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [printable_tree(item) for item in value]
+        return [map_strings(item, change) for item in value]
     return value
 

@@ -8,9 +8,11 @@ original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN and SYS_PTRACE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from slimmer import health
 from slimmer.arch import sensor_arch
 from slimmer.engine import Engine
 from slimmer.errors import SensorError, SlimmerError, TargetFailed
@@ -29,7 +31,7 @@ from slimmer.runner import HOSTNAME, Run, RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
 from slimmer.session import Session
-from slimmer.target import Target
+from slimmer.target import Target, command_of
 
 SENSOR_DIR = "/.slimmer"
 SENSOR_PATH = f"{SENSOR_DIR}/sensor"
@@ -93,12 +95,15 @@ class Observed:
         return found
 
 
-def run_targets(target: Target, entrypoint: list[str], runs: list[list[str]]) -> list[Target]:
-    """The target once per ``--run`` command (the image's ENTRYPOINT, then the command), or as
-    the image says when there is none."""
+def run_targets(target: Target, config: dict, runs: list[list[str]]) -> list[Target]:
+    """The target once per ``--run`` command (the ENTRYPOINT, the image's or --entrypoint, then
+    the command in place of CMD), or as it is when there is none."""
     if not runs:
         return [target]
-    return [replace(target, argv=[*entrypoint, *command]) for command in runs]
+    return [
+        replace(target, argv=command_of(config, replace(target.run, cmd=tuple(command))))
+        for command in runs
+    ]
 
 
 def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
@@ -111,6 +116,7 @@ def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
         or options.probe_file
         or options.execs
         or options.host_execs
+        or target.healthcheck  # a service with a HEALTHCHECK runs until it is stopped
     )
     return ContinueAfter("probe" if has_probes else "exit")
 
@@ -143,12 +149,17 @@ def observe(
         cap_add=PROFILING_CAPS,
         ports=target.tcp_ports,
         hostname=HOSTNAME,
-        environment=target.env,
+        environment=config_env(target),
         working_dir=target.workdir,
+        run=target.run,
+        healthcheck=health.DISABLED,  # observation runs the check itself, as the target's user
     )
     engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
     plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
     warnings: list[str] = []
+    traced: list[Observation] = []  # the HEALTHCHECK's own sensor run
+
+    alive = still_running(engine, container)
 
     def discover(host: str, ports: dict[str, int]) -> list[ProbeResult]:
         results: list[ProbeResult] = []
@@ -156,13 +167,17 @@ def observe(
             # ports are discovered side by side: one that never answers costs its timeout once
             with ThreadPoolExecutor(max_workers=len(target.tcp_ports)) as pool:
                 plans = pool.map(
-                    lambda port: default_plan(host, ports[port], port, options.probe_timeout)[1],
+                    lambda port: default_plan(
+                        host, ports[port], port, options.probe_timeout, alive=alive
+                    )[1],
                     target.tcp_ports,
                 )
                 results = [result for found in plans for result in found]
         if extra:
             bound = bind_specs(extra, target.tcp_ports, [r.spec for r in results])
-            results += run_specs(host, ports, bound, options.probe_timeout, repeat=2)
+            results += run_specs(
+                host, ports, bound, options.probe_timeout, repeat=2, alive=alive
+            )
         for result in results:
             if not answered(result):
                 warnings.append(f"{result.description}: not verified (no answer while observed)")
@@ -182,6 +197,8 @@ def observe(
         host_execs=plan.host_execs,
         exec_user=target.user,
         notify=notify,
+        after_probes=observe_health(engine, session, container, target, binary, warnings, traced),
+        redact=target.run.redact,
     ).drive()
     if mode.mode == "exit" and run.exit_code:
         raise TargetFailed(
@@ -190,7 +207,102 @@ def observe(
             "slimmer observes an image that works: check it with `docker run`",
         )
     observation = read_report(fetch_report(engine, container, run))
+    for extra_observation in traced:
+        health.merge_traced(observation, extra_observation)
     return ObservedRun(observation, run, plan, mode, warnings)
+
+
+def sensor_cap_args(target: Target) -> list[str]:
+    """The sensor drops SYS_PTRACE from the target unless --cap-add gave it to the target."""
+    return [] if "SYS_PTRACE" in target.run.cap_add else ["--drop-cap", "SYS_PTRACE"]
+
+
+def still_running(engine: Engine, container: str) -> Callable[[], bool]:
+    """Whether the container still runs (probes stop waiting for a target that exited)."""
+
+    def alive() -> bool:
+        try:
+            return bool(engine.state(container).get("Running"))
+        except SlimmerError:
+            return False
+
+    return alive
+
+
+def observe_health(
+    engine: Engine,
+    session: Session,
+    container: str,
+    target: Target,
+    binary: bytes,
+    warnings: list[str],
+    traced: list[Observation],
+) -> Callable[[RunResult], None] | None:
+    """The step that runs the target's HEALTHCHECK after the probes: exec'd in the profiling
+    container (fanotify sees its files), then once under its own sensor (its syscalls)."""
+    check = target.healthcheck
+    if check is None:
+        return None
+
+    def run_check(result: RunResult) -> None:
+        result.health = health.observe_check(
+            engine, container, check, target.user, target.run.redact
+        )
+        observation = trace_healthcheck(engine, session, target, container, binary)
+        if observation is None:
+            warnings.append(f"{target.run.redact(check.name)}: its syscalls could not be traced")
+        else:
+            traced.append(observation)
+        failed = [r for r in result.health if r.exit_code != 0]
+        if failed:
+            warnings.append(
+                f"{failed[0].command} fails on the original image (exit code "
+                f"{failed[0].exit_code}: {failed[0].output_tail or 'no output'}): "
+                "the slim image is not required to become healthy"
+            )
+
+    return run_check
+
+
+def trace_healthcheck(
+    engine: Engine, session: Session, target: Target, container: str, binary: bytes
+) -> Observation | None:
+    """One run of the HEALTHCHECK under a sensor of its own, in a side container of the same
+    image and settings sharing the profiling container's network (the check reaches the target
+    on localhost). ptrace cannot follow processes exec'd into the profiling container, so this
+    is how the check's syscalls and lookups reach the profiles. None when it did not work."""
+    check = target.healthcheck
+    assert check is not None
+    args = [SENSOR_PATH, "--user", target.user, "--grace", "1", *sensor_cap_args(target)]
+    args += ["--allow-hot", *(["--image-home"] if target.sets_home else [])]
+    args += [*(arg for name in removed_env(engine, target) for arg in ("--unset-env", name)), "--"]
+    # the network, its aliases and /etc/hosts are the profiling container's
+    side_run = replace(
+        target.run, network=None, network_aliases=(), more_networks=(), extra_hosts=()
+    )
+    side = engine.create_container(
+        target.image,
+        session=session.id,
+        entrypoint=args,
+        command=check.argv,
+        user="0:0",
+        cap_add=PROFILING_CAPS,
+        network_mode=f"container:{container}",
+        environment=config_env(target),
+        working_dir=target.workdir,
+        run=side_run,
+        healthcheck=health.DISABLED,
+    )
+    try:
+        engine.put_file(side, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
+        engine.start(side)
+        if engine.wait(side, timeout=check.effective()[1] + SENSOR_GRACE) is None:
+            return None
+        return read_report(engine.read_file(side, REPORT_PATH, MAX_REPORT))
+    except SlimmerError:
+        return None
+    finally:
+        engine.remove_container(side)
 
 
 def sensor_command(engine: Engine, target: Target) -> list[str]:
@@ -200,7 +312,7 @@ def sensor_command(engine: Engine, target: Target) -> list[str]:
         *("--user", target.user),
         *("--grace", str(SENSOR_GRACE)),
         *("--stop-signal", target.stop_signal),
-        *("--drop-cap", "SYS_PTRACE"),
+        *sensor_cap_args(target),
         # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
         # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
         "--allow-hot",
@@ -210,6 +322,12 @@ def sensor_command(engine: Engine, target: Target) -> list[str]:
     for name in removed_env(engine, target):
         args += ["--unset-env", name]
     return [*args, "--"]
+
+
+def config_env(target: Target) -> list[str]:
+    """The Env of the config the target runs with (the slim image's, after --new-env and
+    --remove-env), without the run settings' variables (the engine adds those itself)."""
+    return list(target.env[: len(target.env) - len(target.run.env)])
 
 
 def removed_env(engine: Engine, target: Target) -> list[str]:

@@ -8,19 +8,7 @@ from pathlib import Path
 from slimmer.errors import UsageError
 from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES
 from slimmer.rebuild.config import ConfigChanges
-
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def parse_size(text: str, option: str) -> int:
-    """A byte count: a positive integer, optionally with a K, M, G or T suffix (powers of
-    1024), e.g. "64G"."""
-    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
-    unit = cleaned[-1:] if cleaned[-1:] in _SIZE_UNITS else ""
-    number = cleaned[: len(cleaned) - len(unit)]
-    if not number.isdigit() or int(number) <= 0:
-        raise UsageError(f"invalid {option} {text!r}", "give a size such as 512M or 64G")
-    return int(number) * _SIZE_UNITS[unit]
+from slimmer.runsettings import RunSettings
 
 
 @dataclass(frozen=True)
@@ -70,6 +58,16 @@ class SelectOptions:
     include_shell: bool = False
     excludes: list[str] = field(default_factory=list)
     package_db: bool = True  # carry the trimmed package database (--no-package-db)
+    mount_points: list[str] = field(default_factory=list)  # the user's: contents never kept
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """Run the target as a service of a compose file, its dependencies started by Compose."""
+
+    file: Path
+    service: str
+    project: str | None = None  # None: a project of slimmer's own, removed at the end
 
 
 @dataclass
@@ -86,4 +84,6 @@ class BuildOptions:
     sbom_format: str = "both"  # cyclonedx | spdx | both | none
     attach_sbom: bool = False
     max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES  # refuse layers larger than this uncompressed
+    run: RunSettings = field(default_factory=RunSettings)
+    compose: ComposeOptions | None = None
     changes: ConfigChanges = field(default_factory=ConfigChanges)  # --new-*: slim image config

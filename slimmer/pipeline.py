@@ -7,20 +7,23 @@ import shlex
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from slimmer.arch import sensor_arch
+from slimmer.compose import compose_stack
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
+from slimmer.escaping import map_strings
 from slimmer.findings import findings
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.opener import open_stream
 from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import Observed, ObservedRun, observe, run_targets, user_specs
-from slimmer.options import BuildOptions
+from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
     docker_default_names,
     find_missing_syscalls,
@@ -36,13 +39,13 @@ from slimmer.report import (
     header,
     observation_summary,
     probes_summary,
-    redact,
     runs_summary,
     source_summary,
     split_tree,
     verification_summary,
     write_outputs,
 )
+from slimmer.runsettings import RunSettings
 from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_documents
 from slimmer.selection import Selection, select
 from slimmer.sensor.assets import sensor_binary
@@ -61,7 +64,9 @@ class Cancelled(SlimmerError):
 
 
 def run_build(options: BuildOptions) -> RunOutcome:
-    return _with_session(_build, options)
+    # --new-env values are secrets like --env values: redacted wherever a log or report shows them
+    secrets = (*options.run.secret_values, *options.changes.secrets)
+    return _with_session(_build, replace(options, run=replace(options.run, secret_values=secrets)))
 
 
 def run_profile(options: BuildOptions) -> RunOutcome:
@@ -73,22 +78,55 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
     engine = Engine.connect()
     try:
         with open_session(engine) as session:
-            return phases(engine, session, options, progress)
-    except SlimmerError as exc:  # a log tail may show a --new-env value
-        exc.message = redact(exc.message, options.changes.secrets)
+            if options.compose is None:
+                return phases(engine, session, options, progress)
+            with _compose_service(engine, session, options, progress) as composed:
+                return phases(engine, session, composed, progress)
+    except SlimmerError as exc:  # a log tail may show a secret value
+        exc.message = options.run.redact(exc.message)
         raise
     finally:
         engine.close()
+
+
+@contextmanager
+def _compose_service(
+    engine: Engine, session: Session, options: BuildOptions, progress: Progress
+) -> Iterator[BuildOptions]:
+    """The options with the compose service's image and run settings, its dependencies running
+    for as long as the block runs (and removed after it, whatever happens)."""
+    assert options.compose is not None
+    with ExitStack() as stack:
+        with progress.phase("compose", f"starting the dependencies of {options.compose.service}"):
+            service = stack.enter_context(
+                compose_stack(
+                    engine, options.compose, session.id, options.observe.timeout, progress.say
+                )
+            )
+        for warning in service.warnings:
+            progress.warn(warning)
+        yield replace(options, image=service.image, run=service.settings.merged(options.run))
 
 
 def _inspect(engine: Engine, options: BuildOptions, progress: Progress) -> tuple[ImageInfo, Target]:
     with progress.phase("inspect", f"inspecting {options.image}"):
         info = engine.inspect_image(options.image)
         # observed as the slim image will run: with the --new-* config (same files, same checks)
-        target = target_of(replace(info, config=options.changes.apply(info.config)))
+        target = target_of(replace(info, config=options.changes.apply(info.config)), options.run)
         user_specs(options.observe)  # a bad probe file fails before anything starts
         sensor_binary(sensor_arch(info.architecture))
+        _check_networks(engine, options.run)
     return info, target
+
+
+def _check_networks(engine: Engine, run: RunSettings) -> None:
+    names = [run.network] if run.network else []
+    for name in [*names, *(n for n, _ in run.more_networks)]:
+        if name not in ("bridge", "default") and not engine.network_exists(name):
+            raise UsageError(
+                f"network {name!r} does not exist",
+                f"create it first (docker network create {name}) or name an existing one",
+            )
 
 
 def _build(
@@ -109,7 +147,9 @@ def _build(
         config = options.changes.apply(fs.config.get("config") or {})
         with progress.phase("select", "selecting what to keep"):
             inventory = read_inventory(fs)
-            selection = select(fs, observed.observation, options.select, inventory, config)
+            selection = select(
+                fs, observed.observation, _select_options(options), inventory, config
+            )
         packages = _slim_packages(fs, inventory, selection, tag, options, progress)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
@@ -132,20 +172,18 @@ def _build(
                 engine, session, slim.id, target, observed, options, profile, progress
             )
         kept, removed = split_tree(fs, selection)
-        report = _report("build", info, str(fs.platform), observed, verifications, options)
+        report = _report("build", info, str(fs.platform), target, observed, verifications, options)
         report.update(
             _result_sections(info, slim, built.diff_id, options, selection, kept, removed),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             packages=packages.report,
-            findings=findings_summary(
-                findings(observed.observation, slim.config, service=observed.service)
-            ),
+            findings=_findings(observed, slim.config, target),
             warnings=_observation_warnings(observed) + selection.warnings,
             timings=_timings(progress),
         )
         if options.changes:
             report["config_changes"] = options.changes.summary()
-        report = redact(report, options.changes.secrets)
+        report = _redacted(report, target.run)
         report_path = write_outputs(report, selection, removed, output_dir)
         artifacts = {
             "report": report_path,
@@ -156,6 +194,15 @@ def _build(
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+
+
+def _findings(observed: Observed, config: dict[str, Any], target: Target) -> list[dict[str, str]]:
+    """Production-readiness findings of the image as it runs (``config``), the user's mounts
+    counting as volumes."""
+    found = findings(
+        observed.observation, config, service=observed.service, volumes=target.run.mount_targets
+    )
+    return findings_summary(found)
 
 
 def _result_sections(
@@ -195,6 +242,7 @@ def _report(
     command: str,
     info: ImageInfo,
     platform: str,
+    target: Target,
     observed: Observed,
     verifications: list[Verification],
     options: BuildOptions,
@@ -206,6 +254,7 @@ def _report(
         observation=observation_summary(observed.observation),
         probes=probes_summary(observed.first),
         verification=verification_summary(verifications, options.verify),
+        **_run_summary(target, observed.first),
     )
     if len(observed.runs) > 1:
         report["runs"] = runs_summary(observed.runs)
@@ -263,17 +312,15 @@ def _profile(
                     engine, session, info.id, target, run, profile, verification, progress
                 )
                 break
-    report = _report(
-        "profile", info, f"{info.os}/{info.architecture}", observed, verifications, options
-    )
+    platform = f"{info.os}/{info.architecture}"
+    report = _report("profile", info, platform, target, observed, verifications, options)
     report.update(
         profiles=_profiles_summary(profile, observed.observation, artifacts),
-        findings=findings_summary(
-            findings(observed.observation, info.config, service=observed.service)
-        ),
+        findings=_findings(observed, info.config, target),
         warnings=_observation_warnings(observed),
         timings=_timings(progress),
     )
+    report = _redacted(report, target.run)
     report_path = write_outputs(report, None, None, output_dir)
     failed = options.verify and not all(v.passed for v in verifications)
     return RunOutcome(
@@ -303,8 +350,7 @@ def _observe(
     progress: Progress,
 ) -> Observed:
     """One observation run, or one per --run command; their union."""
-    entrypoint = list(options.changes.apply(info.config).get("Entrypoint") or [])
-    targets = run_targets(target, entrypoint, options.observe.runs)
+    targets = run_targets(target, options.changes.apply(info.config), options.observe.runs)
     runs: list[ObservedRun] = []
     for number, run_target in enumerate(targets, start=1):
         if not run_target.argv:
@@ -324,11 +370,35 @@ def _observe(
         runs.append(observed)
     union = Observed.of(runs)
     for warning in union.warnings:
-        progress.warn(redact(warning, options.changes.secrets))
+        progress.warn(target.run.redact(warning))
     return union
 
 
-def _index(session: Session, info: ImageInfo, progress: Progress, max_layer_bytes: int) -> ImageFs:
+def _select_options(options: BuildOptions) -> SelectOptions:
+    """The selection options, with the user's mount points (their contents are never kept)."""
+    mounts = [*options.select.mount_points, *options.run.mount_targets]
+    return replace(options.select, mount_points=mounts)
+
+
+def _run_summary(target: Target, observed: ObservedRun) -> dict[str, Any]:
+    """How the target was run (environment variables by name only) and its health checks."""
+    summary: dict[str, Any] = {"run_settings": target.run.summary()}
+    if target.healthcheck is not None:
+        summary["healthcheck"] = {
+            "check": target.healthcheck.name,
+            "observed": [r.to_dict() for r in observed.run.health],
+        }
+    return summary
+
+
+def _redacted(value: Any, run: RunSettings) -> Any:
+    """``value`` (the report) with secret values removed from every string in it."""
+    return map_strings(value, run.redact)
+
+
+def _index(
+    session: Session, info: ImageInfo, progress: Progress, max_layer_bytes: int
+) -> ImageFs:
     """Read the image's save stream into an index (own engine client: this runs in a thread
     beside the observation); stops when the session ends."""
     engine = Engine.connect()

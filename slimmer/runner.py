@@ -36,7 +36,7 @@ class CommandResult:
     """An --exec (inside the target) or --host-exec (on the host) command and how it ended."""
 
     command: str
-    where: str  # "exec" or "host"
+    where: str  # "exec", "host" or "healthcheck"
     exit_code: int
     output_tail: str
 
@@ -57,9 +57,16 @@ class RunResult:
     probes: list[ProbeResult] = field(default_factory=list)
     commands: list[CommandResult] = field(default_factory=list)
     timed_out: bool = False
+    health: list[CommandResult] = field(default_factory=list)  # HEALTHCHECK runs observed
+    health_error: str = ""  # why the container did not become healthy (verification)
 
 
 ProbeStep = Callable[[str, dict[str, int]], list[ProbeResult]]
+AfterProbes = Callable[[RunResult], None]
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 @dataclass
@@ -77,6 +84,8 @@ class Run:
     exec_user: str = ""
     notify: Callable[[str], None] = print
     stop_wait: float = STOP_WAIT  # seconds from the stop signal to SIGKILL
+    after_probes: AfterProbes | None = None  # e.g. health checks, once the probes are done
+    redact: Callable[[str], str] = _unchanged  # removes secret values from logs and output
 
     def drive(self) -> RunResult:
         result = RunResult()
@@ -96,7 +105,9 @@ class Run:
         if result.exit_code is None:
             result.exit_code = self._stop()
         result.stdout = self.engine.stdout(self.container)
-        result.log_tail = _tail(self.engine.logs(self.container, tail=20))
+        result.log_tail = self.redact(_tail(self.engine.logs(self.container, tail=20)))
+        for command in result.commands:
+            command.output_tail = self.redact(command.output_tail)
         return result
 
     def _probe(self, result: RunResult, deadline: float) -> None:
@@ -115,6 +126,9 @@ class Run:
             result.commands.append(
                 _host_exec(command, host, ports, min(remaining, HOST_EXEC_TIMEOUT))
             )
+        if self.after_probes is not None:
+            self._fail_if_exited("before its health check")
+            self.after_probes(result)
         self._fail_if_exited("while it was probed")
 
     def _fail_if_exited(self, when: str) -> None:
@@ -122,7 +136,7 @@ class Run:
         if state.get("Running"):
             return
         code = state.get("ExitCode")
-        tail = _tail(self.engine.logs(self.container, tail=10))
+        tail = self.redact(_tail(self.engine.logs(self.container, tail=10)))
         raise TargetFailed(
             f"the target exited with status {code} {when}; last log lines: {tail or '(none)'}",
             "check that the image runs with `docker run`, or use --continue-after exit for jobs",
@@ -156,7 +170,7 @@ def _host_exec(command: str, host: str, ports: dict[str, int], timeout: float) -
         return CommandResult(command, "host", 127, str(exc))
     if done.returncode is None:
         return CommandResult(command, "host", -1, f"timed out after {timeout:.0f}s")
-    return CommandResult(command, "host", done.returncode, _tail(done.output))
+    return CommandResult(command, "host", done.returncode, _tail(done.stdout))
 
 
 def _wait_for_sigusr1(timeout: float) -> None:

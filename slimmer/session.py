@@ -40,7 +40,7 @@ class Session:
         """Remove everything the session made; safe to call twice, never raises. What cannot
         be removed is said on stderr, with the command that removes it."""
         self.cancelled.set()
-        with _signals_deferred():
+        with signals_deferred():
             try:
                 self.engine.remove_session(self.id)
             except SlimmerError as exc:
@@ -80,7 +80,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Ignore SIGINT/SIGTERM while cleaning up, so a second Ctrl-C cannot leave debris."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -7,12 +7,14 @@ and (for `slimmer profile`) the original image under that profile.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from slimmer import health
 from slimmer.engine import Engine
 from slimmer.errors import TargetFailed
-from slimmer.observe import ObservedRun
+from slimmer.observe import ObservedRun, still_running
 from slimmer.probes.compare import compare
 from slimmer.probes.plan import run_specs
 from slimmer.runner import HOSTNAME, SHORT_STOP_WAIT, STOP_WAIT, Run, RunResult
@@ -78,15 +80,16 @@ def verify_image(
     container = engine.create_container(
         image,
         session=session.id,
-        command=observed.command,
         ports=target.tcp_ports,
         security_opt=security_opt,
         hostname=HOSTNAME,
+        **run_parameters(target, observed),
     )
     plan = observed.plan
+    alive = still_running(engine, container)
 
     def replay(host: str, ports: dict[str, int]):
-        return run_specs(host, ports, plan.specs, limits.probe_timeout)
+        return run_specs(host, ports, plan.specs, limits.probe_timeout, alive=alive)
 
     try:
         run = Run(
@@ -100,13 +103,54 @@ def verify_image(
             host_execs=plan.host_execs,
             exec_user=target.user,
             stop_wait=stop_wait(observed, target),
+            after_probes=await_health(engine, container, target, observed),
+            redact=target.run.redact,
         ).drive()
     except TargetFailed as exc:
         return Verification(name, FAILED, [exc.message])
     finally:
         engine.remove_container(container)
-    differences = compare_runs(observed, run)
+    differences = [target.run.redact(d) for d in compare_runs(observed, run)]
     return Verification(name, FAILED if differences else PASSED, differences, run)
+
+
+def run_parameters(target: Target, observed: ObservedRun) -> dict[str, Any]:
+    """Container-create parameters from the run settings, as the observation had them."""
+    params: dict[str, Any] = {"run": target.run}
+    if target.command_overridden:
+        params.update(entrypoint=target.argv[:1], command=target.argv[1:])
+    if observed.command is not None:  # a --run: its command replaces CMD (and --cmd)
+        params["command"] = observed.command
+        if target.run.entrypoint is not None:
+            params["entrypoint"] = list(target.run.entrypoint)
+        else:
+            params.pop("entrypoint", None)
+    if target.run.user is not None:
+        params["user"] = target.user
+    if health_required(target, observed):
+        assert target.healthcheck is not None
+        params["healthcheck"] = health.verification_check(target.healthcheck)
+    return params
+
+
+def health_required(target: Target, observed: ObservedRun) -> bool:
+    """Verification waits for healthy when the check passed every time it was observed."""
+    runs = observed.run.health
+    return target.healthcheck is not None and bool(runs) and all(r.exit_code == 0 for r in runs)
+
+
+def await_health(
+    engine: Engine, container: str, target: Target, observed: ObservedRun
+) -> Callable[[RunResult], None] | None:
+    if not health_required(target, observed):
+        return None
+    check = target.healthcheck
+    assert check is not None
+
+    def wait(result: RunResult) -> None:
+        result.health_error = health.wait_healthy(engine, container, check, target.run.redact)
+
+    return wait
 
 
 def stop_wait(observed: ObservedRun, target: Target) -> float:
@@ -122,6 +166,8 @@ def compare_runs(observed: ObservedRun, run: RunResult) -> list[str]:
     """What the run answered differently from the observation."""
     original = observed.run
     differences = compare(original.probes, run.probes)
+    if run.health_error:
+        differences.append(run.health_error)
     for before, after in zip(original.commands, run.commands, strict=False):
         if before.exit_code != after.exit_code:
             differences.append(

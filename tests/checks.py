@@ -8,8 +8,10 @@ fixture must do. A mismatch raises AssertionError saying what differed.
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -464,6 +466,133 @@ def check_jvm_app(engine: Engine, ref: str) -> None:
             expect_get(address, path, status, content_type, body)
         expect("jvm-app stdout", engine.stdout(container), b"listening on 8080\n")
         expect("jvm-app exit code on docker stop", stop(engine, container), 143)
+# ---- services: PostgreSQL, an app that needs it, health checks ---------------------------------
+
+PG_APP_COMPOSE = (
+    Path(__file__).resolve().parent.parent / "fixtures" / "files" / "pg-app" / "compose.yaml"
+)
+POSTGRES_ENV = ["POSTGRES_USER=fixture", "POSTGRES_PASSWORD=fixture-pw", "POSTGRES_DB=shop"]
+
+
+def psql(address: tuple[str, int], sql: str, password: str = "fixture-pw") -> str:
+    """Run ``sql`` with the host's psql (a real client) as user fixture on database shop."""
+    done = subprocess.run(
+        ["psql", "-h", address[0], "-p", str(address[1]), "-U", "fixture", "-d", "shop",
+         "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        env=dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="5"),
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    if done.returncode != 0:
+        raise OSError(f"psql failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    return done.stdout
+
+
+def check_postgres(engine: Engine, ref: str) -> None:
+    """Initialises from POSTGRES_*, answers SQL over TCP with password auth, stops cleanly."""
+    session = f"fixture-check-{uuid.uuid4().hex[:12]}"
+    container = engine.create_container(
+        ref, session=session, ports=["5432/tcp"], environment=POSTGRES_ENV
+    )
+    try:
+        engine.start(container)
+        address = host_port(engine, container, "5432/tcp")
+        who = retry(engine, container, lambda: psql(address, "SELECT current_user, "
+                    "current_database(), current_setting('server_version_num')::int / 10000"),
+                    "postgres SELECT")
+        expect("postgres identity", who, "fixture|shop|15\n")
+        rows = psql(address, "CREATE TABLE t (n int, s text); "
+                    "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 100) g; "
+                    "SELECT count(*), sum(n), min(s) FROM t; SELECT upper('ärger'), now() > "
+                    "'2020-01-01'::timestamptz, to_char(12345.6, '99G999D9')")
+        # locale C (initdb --locale=C): upper() maps ASCII letters only
+        expect("postgres queries", rows, "100|5050|02e74f10e0327ad868d138f2b4fdd6f0\n"
+               "äRGER|t| 12,345.6\n")
+        try:
+            psql(address, "SELECT 1", password="wrong")
+        except OSError as exc:
+            assert "password authentication failed" in str(exc), str(exc)
+        else:
+            raise AssertionError("postgres accepted a wrong password")
+        expect("postgres exit code on docker stop", stop(engine, container), 0)
+    finally:
+        engine.remove_session(session)
+
+
+PG_APP_ROUTES: dict[str, tuple[int, str, bytes]] = {
+    "/health": (200, "text/plain; charset=utf-8", b"ok\n"),
+    "/items": (200, "application/json", b'[{"name": "apple", "kind": "fruit", "cents": 300}, {"name": "kale", "kind": "veg", "cents": 610}, {"name": "leek", "kind": "veg", "cents": 180}, {"name": "pear", "kind": "fruit", "cents": 420}]\n'),  # noqa: E501
+    "/kinds": (200, "application/json", b'[{"kind": "fruit", "count": 2, "cents": 720}, {"kind": "veg", "count": 2, "cents": 790}]\n'),  # noqa: E501
+    "/version": (200, "application/json", b'{"server": "15", "encoding": "UTF8"}\n'),
+    "/nope": (404, "application/json", b'{"error": "not found"}\n'),
+}
+
+
+def check_pg_app(engine: Engine, ref: str) -> None:
+    """In the compose setup of fixtures/files/pg-app (with the postgres fixture): the app
+    connects at startup and answers from the database; without DATABASE_URL it exits at once."""
+    from fixtures import ensure_image
+    from slimmer.compose import compose_command
+
+    project = f"fixture-check-{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ, APP_IMAGE=ref, DB_IMAGE=ensure_image("postgres"),
+               DB_PASSWORD=uuid.uuid4().hex)
+    base = [*compose_command(), "-f", str(PG_APP_COMPOSE), "-p", project]
+
+    def compose(*args: str) -> str:
+        done = subprocess.run([*base, *args], env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+        if done.returncode != 0:
+            raise AssertionError(f"compose {args[0]} failed: {done.stderr.strip()[-500:]}")
+        return done.stdout
+
+    try:
+        compose("up", "-d", "app")
+        app = compose("ps", "-q", "app").strip()
+        address = _published(compose("port", "app", "8000"))
+        retry(engine, app, lambda: expect_get(address, "/health", *PG_APP_ROUTES["/health"]),
+              "pg-app /health")
+        for path, want in PG_APP_ROUTES.items():
+            expect_get(address, path, *want)
+        status, _, page = http_get(address, "/")
+        expect("pg-app / links", re.findall(rb'href="([^"]+)"', page),
+               [b"/items", b"/kinds", b"/version"])
+        expect("pg-app exit code on docker stop", stop(engine, app), 0)
+    finally:
+        compose("down", "-v", "-t", "5")
+    status, _, err = _run_alone(engine, ref)
+    expect("pg-app without DATABASE_URL: exit code", status, 1)
+    assert b"DATABASE_URL is not set" in err, err
+
+
+def _published(text: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    return ("127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host), int(port)
+
+
+def _run_alone(engine: Engine, ref: str) -> tuple[int, bytes, bytes]:
+    with running(engine, ref) as container:
+        status = engine.wait(container, timeout=EXIT_TIMEOUT)
+        stderr = engine.api.logs(container, stdout=False, stderr=True)
+        return status if status is not None else -1, engine.stdout(container), stderr
+
+
+HEALTH_PAGE = (b"<!DOCTYPE html>\n<html><body><h1>status service</h1><p>all systems go</p>"
+               b"</body></html>\n")
+
+
+def check_health(engine: Engine, ref: str) -> None:
+    """Serves its page and becomes healthy by the engine's own HEALTHCHECK schedule."""
+    with running(engine, ref, ports=["8080/tcp"]) as container:
+        address = host_port(engine, container, "8080/tcp")
+        retry(engine, container, lambda: expect_get(
+            address, "/", 200, "text/html; charset=utf-8", HEALTH_PAGE), "status page")
+        expect_get(address, "/health", 200, "application/json", b'{"status": "ok"}\n')
+        retry(engine, container, lambda: expect(
+            "health", engine.state(container).get("Health", {}).get("Status"), "healthy"
+        ), "health check", timeout=60)
+        last = engine.state(container)["Health"]["Log"][-1]
+        expect("health check exit code", last["ExitCode"], 0)
+        expect("exit code on docker stop", stop(engine, container), 0)
 
 
 CHECKS: dict[str, Check] = {
@@ -478,4 +607,8 @@ CHECKS: dict[str, Check] = {
     "crafted-links": check_crafted_links,
     "crafted-caps": check_crafted_caps,
     "crafted-config": check_crafted_config,
+    "postgres": check_postgres,
+    "pg-app": check_pg_app,
+    "health-exec": check_health,
+    "health-shell": check_health,
 }

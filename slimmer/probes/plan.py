@@ -39,7 +39,7 @@ from slimmer.probes.protocols import (
     ProtocolError,
     mysql_greeting,
 )
-from slimmer.probes.wait import PortState, describe_error, retry, wait_for_knock
+from slimmer.probes.wait import Alive, PortState, describe_error, retry, wait_for_knock
 
 DEFAULT_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 10.0
@@ -63,19 +63,21 @@ Outcome = tuple[str | None, str, int, str]
 
 def default_plan(host: str, host_port: int, container_port: str,
                  timeout: float = DEFAULT_TIMEOUT, *, depth: int = CRAWL_DEPTH,
-                 pages: int = CRAWL_PAGES) -> tuple[list[ProbeSpec], list[ProbeResult]]:
+                 pages: int = CRAWL_PAGES,
+                 alive: Alive | None = None) -> tuple[list[ProbeSpec], list[ProbeResult]]:
     """Discover what ``container_port`` (published on ``host:host_port``) speaks and probe it.
 
     Returns the specs to replay and the results of the observation (each probe ran twice, so
     ``stable`` is meaningful). UDP ports get no probe. ``timeout`` bounds the discovery; an
-    HTTP crawl then gets ``timeout`` seconds more at most.
+    HTTP crawl then gets ``timeout`` seconds more at most. ``alive`` ends the wait for the port
+    as soon as the server is gone.
     """
     if "/" not in container_port:
         container_port += "/tcp"
     if not container_port.endswith("/tcp"):
         return [], []
     deadline = time.monotonic() + timeout
-    knocked = wait_for_knock(host, host_port, timeout)
+    knocked = wait_for_knock(host, host_port, timeout, alive=alive)
     if not knocked.ready:
         spec = ProbeSpec(kind="tcp", port=container_port)
         return [spec], [ProbeResult(spec=spec, ok=False, error=knocked.error or "not served")]
@@ -110,7 +112,8 @@ def default_plan(host: str, host_port: int, container_port: str,
 
 
 def run_specs(host: str, port_map: dict[str, int], specs: list[ProbeSpec],
-              timeout: float = DEFAULT_TIMEOUT, repeat: int = 1) -> list[ProbeResult]:
+              timeout: float = DEFAULT_TIMEOUT, repeat: int = 1,
+              alive: Alive | None = None) -> list[ProbeResult]:
     """Run ``specs`` in order against the container ports published as ``port_map``.
 
     Each port is first waited for (knocks, bounded by ``timeout`` per port); a spec whose port
@@ -125,7 +128,7 @@ def run_specs(host: str, port_map: dict[str, int], specs: list[ProbeSpec],
                                        error=f"port {spec.port or '(none)'} is not published"))
             continue
         if spec.port not in ready:
-            knocked = wait_for_knock(host, host_port, timeout)
+            knocked = wait_for_knock(host, host_port, timeout, alive=alive)
             ready[spec.port] = "" if knocked.ready else (knocked.error or "not served")
         if ready[spec.port]:
             results.append(ProbeResult(spec=spec, ok=False, error=ready[spec.port]))

@@ -31,6 +31,11 @@ KNOCK_WINDOW = 0.3
 """Seconds a fresh connection is watched; docker-proxy closes within milliseconds."""
 
 BANNER_LIMIT = 4096
+NOT_RUNNING = "the target is no longer running"
+
+Alive = Callable[[], bool]
+"""Whether the server being waited for still runs (e.g. its container); probes stay independent
+of the engine: the caller decides how to tell."""
 
 
 class PortState(enum.Enum):
@@ -98,10 +103,14 @@ def backoff(first: float = 0.05, factor: float = 1.6, cap: float = 1.0) -> Itera
         delay = min(delay * factor, cap)
 
 
-def retry(attempt: Callable[[float], T | None], timeout: float) -> T | None:
+def retry(
+    attempt: Callable[[float], T | None], timeout: float, alive: Alive | None = None
+) -> T | None:
     """Call ``attempt(remaining_seconds)`` until it returns non-None or ``timeout`` passes.
 
     Attempts are spaced by exponential backoff; the last one starts before the deadline.
+    ``alive``, when given, is asked before each further attempt: once it says False (the
+    server's container has exited) there is nothing left to wait for.
     """
     deadline = time.monotonic() + timeout
     delays = backoff()
@@ -110,13 +119,16 @@ def retry(attempt: Callable[[float], T | None], timeout: float) -> T | None:
         if result is not None:
             return result
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or (alive is not None and not alive()):
             return None
         time.sleep(min(next(delays), remaining))
 
 
-def wait_for_knock(host: str, port: int, timeout: float, window: float = KNOCK_WINDOW) -> Knock:
-    """Knock until the port is ready or ``timeout`` passes (at least once); the last knock."""
+def wait_for_knock(
+    host: str, port: int, timeout: float, window: float = KNOCK_WINDOW, alive: Alive | None = None
+) -> Knock:
+    """Knock until the port is ready, ``timeout`` passes or ``alive()`` says the server is gone
+    (at least once); the last knock."""
     last: list[Knock] = []
 
     def attempt(remaining: float) -> Knock | None:
@@ -124,7 +136,10 @@ def wait_for_knock(host: str, port: int, timeout: float, window: float = KNOCK_W
         last.append(result)
         return result if result.ready else None
 
-    return retry(attempt, timeout) or last[-1]
+    found = retry(attempt, timeout, alive)
+    if found is None and alive is not None and not alive():
+        return Knock(last[-1].state, last[-1].banner, NOT_RUNNING)
+    return found or last[-1]
 
 
 def wait_for_port(host: str, port: int, timeout: float) -> bool:

@@ -62,6 +62,9 @@ def select(
     dropped = apply_excludes(keeper, options.excludes)
     if dropped:
         warnings.append(f"--exclude removed {dropped} paths that would have been kept")
+    mounted = apply_excludes(keeper, [f"{m.rstrip('/')}/*" for m in options.mount_points])
+    if mounted:
+        warnings.append(f"{mounted} paths under your mount points were left out of the image")
     plan = None
     if inventory is not None:
         plan = rules.keep_package_database(keeper, inventory, options.package_db)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from slimmer.engine import Engine
-from slimmer.options import parse_size
+from slimmer.runsettings import parse_size
 from tests.e2e.helpers import slimmer
 
 
