@@ -92,26 +92,6 @@ def findings_summary(found: list[Finding]) -> list[dict[str, str]]:
     return [finding.to_dict() for finding in found]
 
 
-REDACTED = "***"
-MIN_SECRET = 4  # shorter values (1, yes, on) are no secrets and would redact everything
-
-
-def redact(document: Any, secrets: Iterable[str]) -> Any:
-    """``document`` (text, or JSON-like data) with every secret value replaced by ``***``."""
-    values = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
-    if not values:
-        return document
-    if isinstance(document, str):
-        for value in values:
-            document = document.replace(value, REDACTED)
-        return document
-    if isinstance(document, dict):
-        return {redact(k, values): redact(v, values) for k, v in document.items()}
-    if isinstance(document, list | tuple):
-        return [redact(item, values) for item in document]
-    return document
-
-
 def verification_summary(verifications: list[Verification], enabled: bool) -> dict[str, Any]:
     if not enabled:
         return {"verdict": "skipped", "runs": []}

@@ -130,51 +130,81 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+struct hit { /* what one scan saw of one process */
+	pid_t pid;
+	uint8_t orphan, zombie;
+};
+
 /* One look at a process: an orphan has the sensor (PID 1) as parent without being the target;
  * a zombie of a living parent other than the sensor was not reaped. */
-static void sample_process(pid_t pid, pid_t self, uint64_t now)
+static int look_at(pid_t pid, pid_t self, struct hit *hit)
 {
 	char stat[512];
 	char state = 0;
 	int ppid = 0;
 	if (read_proc(pid, "stat", stat, sizeof stat) != 0)
-		return;
+		return 0;
 	char *end = strrchr(stat, ')'); /* the name may hold spaces and parentheses */
 	if (!end || sscanf(end + 1, " %c %d", &state, &ppid) != 2)
-		return;
-	int orphan = ppid == self && pid != target, zombie = state == 'Z' && ppid != self;
-	if (!orphan && !zombie)
-		return;
-	struct seen *s = seen_get(pid);
+		return 0;
+	hit->pid = pid;
+	hit->orphan = ppid == self && pid != target;
+	hit->zombie = state == 'Z' && ppid != self;
+	return hit->orphan || hit->zombie;
+}
+
+static int target_running(void)
+{
+	char stat[512];
+	if (read_proc(target, "stat", stat, sizeof stat) != 0)
+		return 0;
+	char *end = strrchr(stat, ')');
+	return end && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+}
+
+static void count(const struct hit *hit, uint64_t now)
+{
+	struct seen *s = seen_get(hit->pid);
 	if (!s)
 		return;
-	if (orphan && !s->orphan) {
+	if (hit->orphan && !s->orphan) {
 		s->orphan = 1;
 		orphans++;
 	}
-	if (zombie && !s->zombie_since)
+	if (hit->zombie && !s->zombie_since)
 		s->zombie_since = now;
-	else if (zombie && !s->zombie_counted && now - s->zombie_since >= ZOMBIE_MS) {
+	else if (hit->zombie && !s->zombie_counted && now - s->zombie_since >= ZOMBIE_MS) {
 		s->zombie_counted = 1;
 		zombies++;
 	}
 }
 
+/* One scan of the process table, counted only when the target ran all through it: once it
+ * exits, its own children are reparented to the sensor and killed, which is no orphaning. */
 static void sample_processes(void)
 {
-	DIR *proc = opendir("/proc");
+	static struct hit hits[256];
+	static int target_ended;
+	size_t nhits = 0;
 	pid_t self = getpid();
 	uint64_t now = now_ms();
+	DIR *proc = target_ended ? NULL : opendir("/proc");
 	if (!proc)
 		return;
-	for (struct dirent *d; (d = readdir(proc));) {
+	for (struct dirent *d; (d = readdir(proc)) && nhits < sizeof hits / sizeof hits[0];) {
 		char *end;
 		long pid = strtol(d->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		sample_process((pid_t)pid, self, now);
+		nhits += (size_t)look_at((pid_t)pid, self, &hits[nhits]);
 	}
 	closedir(proc);
+	if (!target_running()) {
+		target_ended = 1;
+		return;
+	}
+	for (size_t i = 0; i < nhits; i++)
+		count(&hits[i], now);
 }
 
 static void *run(void *arg)
