@@ -150,7 +150,7 @@ def _build(
             selection = select(
                 fs, observed.observation, _select_options(options), inventory, config
             )
-        packages = _slim_packages(fs, inventory, selection, tag, options, progress)
+        packages = _slim_packages(fs, inventory, selection, _source_name(info), options, progress)
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine,
@@ -261,22 +261,30 @@ def _report(
     return report
 
 
+def _source_name(info: ImageInfo) -> str:
+    """The name the slim image's SBOM gives it: the source image as the user named it. Never
+    the slim tag: the SBOM's digest is a label of the image, and the image's ID must not
+    depend on what it is tagged."""
+    return info.ref
+
+
 def _slim_packages(
     fs: ImageFs,
     inventory: Inventory,
     selection: Selection,
-    tag: str,
+    source: str,
     options: BuildOptions,
     progress: Progress,
 ) -> SlimPackages:
-    """The trimmed package database, the SBOM documents and their labels for the slim image."""
+    """The trimmed package database, the SBOM documents and their labels for the slim image,
+    named after its ``source``."""
     with progress.phase("packages", "trimming the package database, writing the SBOM"):
         return slim_packages(
             fs,
             inventory,
             selection.kept,
             selection.package_plan,
-            tag,
+            source,
             formats_of(options.sbom_format),
             options.attach_sbom,
         )

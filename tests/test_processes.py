@@ -32,7 +32,7 @@ def test_a_timed_out_command_leaves_no_process() -> None:
 def test_background_children_of_a_finished_command_are_killed() -> None:
     tag = f"slimmer-test-{uuid.uuid4().hex[:8]}"
     done = run_in_group(["bash", "-c", f"(exec -a {tag} sleep 30) & echo started"], timeout=10)
-    assert (done.returncode, done.output) == (0, b"started\n")
+    assert (done.returncode, done.stdout) == (0, b"started\n")
     assert _running(tag) == []
 
 

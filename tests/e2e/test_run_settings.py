@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from slimmer.engine import Engine
+from slimmer.escaping import printable
 from tests.e2e.helpers import leftovers, sessions_in, slimmer, summary
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -125,7 +126,7 @@ def test_network_alias_add_host_entrypoint_and_cmd(
         assert done.returncode == 0, done.stderr
         assert summary(done)["verdict"] == "passed", report["verification"]
         execs = report["observation"]["execs"]
-        assert execs[0]["argv"] == ["python3", "-c", program]
+        assert execs[0]["argv"] == ["python3", "-c", printable(program)]  # one line in JSON
         assert report["run_settings"]["network"] == network
     finally:
         engine.remove_session(server_session)
