@@ -246,22 +246,26 @@ def _bind_port(obs: Observation, f: list[bytes]) -> None:
 
 
 def _pid1_signals(obs: Observation, f: list[bytes]) -> None:
-    when = f[0].decode()
+    when = f[0].decode("ascii")
     if when not in ("stop", "running"):
-        raise ValueError(f"pid1-signals sampled {when!r}")
-    if len(f[1]) > 16 or len(f[2]) > 16:
-        raise ValueError("pid1-signals masks are 64 bits")
-    obs.pid1_signals = Pid1Signals(
-        caught=int(f[1], 16), ignored=int(f[2], 16), at_stop=when == "stop"
-    )
+        raise ValueError(f"pid1-signals sampled {when[:40]!r}")
+    caught, ignored = (_mask(field) for field in f[1:3])
+    obs.pid1_signals = Pid1Signals(caught=caught, ignored=ignored, at_stop=when == "stop")
+
+
+def _mask(field: bytes) -> int:
+    """A 64-bit signal mask: 16 hexadecimal digits, as /proc/PID/status shows it."""
+    if not re.fullmatch(rb"[0-9a-f]{16}", field):
+        raise ValueError(f"not a signal mask: {field[:40]!r}")
+    return int(field, 16)
 
 
 def _orphans(obs: Observation, f: list[bytes]) -> None:
-    obs.orphans = int(f[0])
+    obs.orphans = _number(f[0])
 
 
 def _zombies(obs: Observation, f: list[bytes]) -> None:
-    obs.zombies = int(f[0])
+    obs.zombies = _number(f[0])
 
 
 _HANDLERS: dict[str, Callable[[Observation, list[bytes]], None]] = {

@@ -17,7 +17,10 @@ LOOP = "echo ready; while :; do sleep 0.2; done"
 
 
 def _report(*records: bytes) -> bytes:
-    lines = [b"slimmer-sensor-report 1", b"arch x86_64", *records, b"end"]
+    lines = [
+        b"slimmer-sensor-report 2", b"arch x86_64", b"default-seccomp docker-20.10.24",
+        *records, b"end",
+    ]
     return b"".join(line + b"\n" for line in lines)
 
 
@@ -39,10 +42,16 @@ def test_older_reports_say_nothing_about_pid1() -> None:
 
 @pytest.mark.parametrize(
     "record",
-    [b"pid1-signals later 0 0", b"pid1-signals stop 1" + b"0" * 16 + b" 0", b"orphans x"],
+    [
+        b"pid1-signals later 0000000000000000 0000000000000000",
+        b"pid1-signals stop 1" + b"0" * 16 + b" 0000000000000000",
+        b"pid1-signals stop 4002 0000000000000000",
+        b"orphans x",
+        b"zombies -1",
+    ],
 )
 def test_malformed_pid1_records_are_refused(record: bytes) -> None:
-    with pytest.raises(SensorError, match="line 3 is malformed"):
+    with pytest.raises(SensorError, match="line 4 is malformed"):
         read_report(_report(record))
 
 
