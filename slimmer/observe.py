@@ -199,7 +199,7 @@ def observe(
     container = engine.create_container(
         target.image,
         session=session.id,
-        entrypoint=sensor_command(engine, target),
+        entrypoint=[*sensor_args, "--"],
         command=target.argv,
         user="0:0",
         cap_add=PROFILING_CAPS,
