@@ -377,7 +377,8 @@ def keep_python_pairs(keeper: Keeper, preset: Preset) -> None:
 def keep_plugin_dirs(keeper: Keeper, observation: Observation, preset: Preset) -> None:
     """Every directory outside the system library directories from which the run loaded a
     shared object, whole, when the preset says so: a program that dlopens one plugin (a Python
-    extension module, a PostgreSQL library, a SASL mechanism) may load its siblings next."""
+    extension module, a PostgreSQL library, a SASL mechanism) may load its siblings next.
+    Never "/" (that would be the whole image)."""
     if not preset.plugin_dirs:
         return
     system = set(_library_dirs(keeper.fs))
@@ -388,7 +389,7 @@ def keep_plugin_dirs(keeper: Keeper, observation: Observation, preset: Preset) -
         resolution = keeper.fs.resolve(path)
         if resolution.entry is not None and resolution.entry.type is not EntryType.DIR:
             directories.add(posixpath.dirname(resolution.path))
-    for directory in sorted(directories - system):
+    for directory in sorted(directories - system - {"/"}):
         keeper.keep_tree(directory, Reason(RULE, "shared objects were loaded from here"))
 
 

@@ -101,6 +101,7 @@ ITEMS = [
     file("usr/lib/plugins/alpha.so", b"alpha"),
     file("usr/lib/plugins/beta.so", b"beta"),
     file("usr/lib/plugins/README", b"plugins"),
+    file("top.so", b"at the root"),
     file(f"{MULTIARCH}/libfoo.so.1", b"foo"),
     file(f"{MULTIARCH}/libbar.so.1", b"bar"),
     # state and a volume
@@ -376,11 +377,14 @@ def test_loader_configuration_whole_or_the_cache(keeps, elf_items) -> None:
 
 
 def test_plugin_directory_whole_only_when_safe(keeps) -> None:
-    kept = keeps(observed(*read(f"/{MULTIARCH}/libfoo.so.1"), files=("/lib/plugins/alpha.so",)))
+    kept = keeps(
+        observed(*read(f"/{MULTIARCH}/libfoo.so.1", "/top.so"), files=("/lib/plugins/alpha.so",))
+    )
     for name in PRESET_NAMES:
         assert {"/usr/lib/plugins/alpha.so", f"/{MULTIARCH}/libfoo.so.1"} <= kept[name], name
         assert f"/{MULTIARCH}/libbar.so.1" not in kept[name]  # a system library directory
     assert {"/usr/lib/plugins/beta.so", "/usr/lib/plugins/README"} <= kept["safe"]
+    assert "/top.so" in kept["safe"] and "/vol/seed" not in kept["safe"]  # never "/" whole
     assert "/usr/lib/plugins/beta.so" not in kept["default"]
     assert "/usr/lib/plugins/beta.so" not in kept["lean"]
 
