@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.bench_presets import DEFAULT as BENCH_FIXTURES
+from bench.bench_presets import DOCUMENTS, render
+from bench.results import load
 from slimmer.cli import cli
 from slimmer.errors import UsageError
 from slimmer.imagefs import open_image
@@ -462,3 +465,23 @@ def test_build_passes_the_preset_to_the_selection(monkeypatch) -> None:
     result = CliRunner().invoke(cli, ["build", "img:1", "--preset", "tiny"])
     assert result.exit_code == 2
     assert "'tiny' is not one of 'safe', 'default', 'lean'" in result.output
+
+
+# ---- the measured sizes in the documents ---------------------------------------------------
+
+
+def test_documented_sizes_are_the_measured_ones_and_every_build_passed() -> None:
+    figures = load("presets")
+    for path in DOCUMENTS:
+        text = path.read_text()
+        assert render(text, figures) == text, (
+            f"{path.name}'s preset sizes differ from bench/out/presets.json: "
+            "run python bench/bench_presets.py --docs"
+        )
+    assert {row["name"] for row in figures["rows"]} == set(BENCH_FIXTURES)
+    for row in figures["rows"]:
+        size = {name: row["presets"][name]["slim_bytes"] for name in PRESET_NAMES}
+        assert size["lean"] <= size["default"] <= size["safe"], row["name"]
+        for name in PRESET_NAMES:
+            runs = row["presets"][name]["verification"]
+            assert runs == {"slim image": "passed", "slim image under seccomp.json": "passed"}
