@@ -22,7 +22,6 @@ Extent = Literal["whole", "touched"]
 @dataclass(frozen=True)
 class Preset:
     name: str
-    summary: str
     # a directory the run wrote into: its whole original contents, or itself (what the run
     # touched in it is kept by the trace)
     state_dirs: Extent
@@ -33,9 +32,9 @@ class Preset:
     # set or a zone was read by name, "used" also when only /etc/localtime was read, None never
     # (then: the zones read, TZ's zone and /etc/localtime with what it links to)
     zoneinfo_whole: Literal["named", "used"] | None
-    # locales (LOCALE_TREES): "read" what the run read; "touched" each tree whole once the run
-    # touched something in it; "all" both trees whole once the run touched any locale data
-    # (/usr/share/locale's alias file and message catalogs included)
+    # locales (/usr/lib/locale, /usr/share/i18n): "read" what the run read; "touched" each
+    # tree whole once the run touched something in it; "all" both trees whole once the run
+    # touched any locale data (/usr/share/locale's alias file and message catalogs included)
     locales: Literal["read", "touched", "all"]
     # gconv: "read" what the run read; "loaded" the configuration when read and every module
     # once one was loaded; "used" the whole directory once anything in it was touched
@@ -62,9 +61,9 @@ class Preset:
 
 LOADER_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d")
 
+# keeps more where a rule guesses from one run what another run may need
 SAFE = Preset(
     name="safe",
-    summary="keeps more where a rule guesses from one run what another run may need",
     state_dirs="whole",
     volumes="whole",
     zoneinfo_whole="used",
@@ -78,9 +77,9 @@ SAFE = Preset(
     loader_files=LOADER_FILES,
     plugin_dirs=True,
 )
+# what slimmer keeps without --preset (and kept before presets existed)
 DEFAULT = Preset(
     name="default",
-    summary="what slimmer keeps without a preset",
     state_dirs="whole",
     volumes="whole",
     zoneinfo_whole="named",
@@ -94,9 +93,9 @@ DEFAULT = Preset(
     loader_files=LOADER_FILES,
     plugin_dirs=False,
 )
+# keeps only what the run used where a rule would widen it
 LEAN = Preset(
     name="lean",
-    summary="keeps only what the run used where a rule would widen it",
     state_dirs="touched",
     volumes="touched",
     zoneinfo_whole=None,
