@@ -13,6 +13,7 @@ the rebuild could not write back, are refused with the layer and entry named.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,18 @@ def _read_all(tar: Tee) -> LayerDiff:
     while tar.read(CHUNK):
         pass
     return diff
+
+
+def copy_diff(diff: LayerDiff, index: int) -> LayerDiff:
+    """A copy of a layer's own tree whose entries (set to layer ``index``) merging and
+    indexing will not touch."""
+    tree = Tree()
+    tree.entries = {
+        path: None if entry is None else dataclasses.replace(entry, layer=index)
+        for path, entry in diff.tree.entries.items()
+    }
+    tree.children = {path: set(children) for path, children in diff.tree.children.items()}
+    return LayerDiff(tree, set(diff.opaque))
 
 
 def layer_error(label: str, exc: TarError) -> ImageFormatError:
