@@ -20,6 +20,7 @@ import click
 from slimmer import __version__
 from slimmer.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_USAGE, SlimmerError, UsageError
 from slimmer.options import (
+    PRESET_NAMES,
     BuildOptions,
     ComposeOptions,
     ContinueAfter,
@@ -322,6 +323,14 @@ def cli() -> None:
     help="Never keep paths matching GLOB (applied last).",
 )
 @click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    default="default",
+    show_default=True,
+    help="How much the rules keep beyond what the run used: safe keeps more, lean only what was "
+    "used (docs/presets.md). --include-*/--exclude apply on top.",
+)
+@click.option(
     "--package-db/--no-package-db",
     default=True,
     show_default=True,
@@ -367,6 +376,7 @@ def build(**kwargs: Any) -> int:
             include_shell=kwargs.pop("include_shell"),
             excludes=list(kwargs.pop("excludes")),
             package_db=kwargs.pop("package_db"),
+            preset=kwargs.pop("preset"),
         ),
         tag=kwargs.pop("tag"),
         output_dir=kwargs.pop("output_dir"),

@@ -50,6 +50,9 @@ class ObserveOptions:
     runs: list[list[str]] = field(default_factory=list)
 
 
+PRESET_NAMES = ("safe", "default", "lean")  # slimmer.selection.presets describes each
+
+
 @dataclass
 class SelectOptions:
     include_paths: list[str] = field(default_factory=list)
@@ -59,6 +62,7 @@ class SelectOptions:
     excludes: list[str] = field(default_factory=list)
     package_db: bool = True  # carry the trimmed package database (--no-package-db)
     mount_points: list[str] = field(default_factory=list)  # the user's: contents never kept
+    preset: str = "default"  # how far the rules widen what the run used (--preset)
 
 
 @dataclass(frozen=True)
