@@ -19,7 +19,9 @@ from tests.engines.services import PodmanService
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("name", ["batch", "nginx"])
+# one build, as the issue asks: nginx (probes through the rootless port forwarding); batch
+# adds nothing the rootful Podman builds do not show
+@pytest.mark.parametrize("name", ["nginx"])
 def test_rootless_build_uses_ptrace_only(
     name: str, engine: Engine, fixture_image, rootless_podman: PodmanService, tmp_path: Path
 ) -> None:
