@@ -10,7 +10,8 @@ Variants: plain (no sensor) and the sensor as `slimmer build` runs it (`--allow-
 filter, hot syscalls untraced, Docker's default profile as the second filter, tracer and target
 on one CPU). `--baseline REV` adds the same with the sensor built from git revision REV (before
 and after in one run); `--all-modes` adds the other modes (every syscall traced,
-`--default-seccomp none`, `--trace-mode syscall`, `--no-fanotify`, `--all-cpus`). Rounds
+`--default-seccomp none`, `--trace-mode syscall`, `--no-fanotify`, `--all-cpus`,
+`--no-ptrace`). Rounds
 alternate the variants, so drift hits each alike; ratios are taken within a round (variant /
 plain of the same round) and the median and range over the rounds are printed.
 
@@ -56,6 +57,7 @@ OTHER_MODES: dict[str, tuple[str, ...]] = {
     "sensor --trace-mode syscall": ("--trace-mode", "syscall"),
     "sensor --allow-hot --no-fanotify": ("--allow-hot", "--no-fanotify"),
     "sensor --allow-hot --all-cpus": ("--allow-hot", "--all-cpus"),
+    "sensor --no-ptrace (fanotify alone)": ("--no-ptrace",),
 }
 # the container's CPU time in ns (cgroup v1 cpuacct, else v2 cpu.stat), before and after
 CPU_WRAPPER = (
