@@ -19,7 +19,8 @@ plain of the same round) and the median and range over the rounds are printed.
 costs on this machine (a pipe round trip, a seccomp user notification, a ptrace stop with and
 without the exit stop that gives the result), as ratios to the plain stat.
 
-Run: `python bench/bench_sensor.py [--repeat N] [--baseline REV] [--all-modes] [--floors]`
+Run: `python bench/bench_sensor.py [--repeat N] [--baseline REV] [--all-modes] [--floors]
+[--only python|stat]`
 (needs a Docker engine and `make sensor`). Figures go to bench/out/sensor.json.
 """
 
@@ -196,6 +197,7 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REV")
     parser.add_argument("--all-modes", action="store_true")
     parser.add_argument("--floors", action="store_true")
+    parser.add_argument("--only", choices=["python", "stat"], help="run one workload")
     args = parser.parse_args()
     engine = Engine.connect()
     image = ensure_image("sensorbench")
@@ -209,6 +211,8 @@ def main() -> None:
         variants += [Variant(name, current, options) for name, options in OTHER_MODES.items()]
     saved: dict[str, object] = {"repeat": args.repeat, "baseline": args.baseline}
     for name, argv in WORKLOADS.items():
+        if args.only and not name.startswith(args.only):
+            continue
         print(f"{name}: {args.repeat} rounds; elapsed and CPU, ratio to plain: median (range)")
         saved[name] = workload(engine, image, argv, variants, args.repeat)
     if args.floors:

@@ -25,6 +25,7 @@
 #define KIND_ACCESS 2u
 #define KIND_EXEC 4u
 #define KIND_DIR 8u
+#define BATCH_MS 20
 
 static int fan_fd = -1, stop_fd = -1;
 static pthread_t reader;
@@ -102,8 +103,14 @@ static void *run(void *arg)
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN)
-			drain_once();
+			while (drain_once())
+				;
 		if (p[1].revents & POLLIN)
+			break;
+		/* let events gather (the stop still ends the wait at once): one wake-up per batch
+		 * instead of per event, and the kernel merges a file's open and reads queued by one
+		 * process into one event, so fewer descriptors are made */
+		if (poll(&p[1], 1, BATCH_MS) > 0)
 			break;
 	}
 	while (drain_once())
