@@ -1,5 +1,8 @@
 """Per fixture: original MB, slim MB, ratio, seccomp allow-list size, and wall seconds per phase
-of a default build; then the time a build takes to fail when the target exits while probed.
+of a default build (openssl-cli: built with three --run commands); then the time a build takes to
+fail when the target exits while probed; then the stop behaviour: the build of flask-app, whose
+PID 1 ignores SIGTERM, before (verification waits the full stop timeout, as slimmer did before
+the sensor reported signal handling) and after (a short grace).
 
 Run: `python bench/bench_build.py [NAME...]` (default: the fixtures in DEFAULT; `pg-app-compose`
 builds the app service of fixtures/files/pg-app/compose.yaml, its PostgreSQL started by
@@ -17,6 +20,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench.results import save
 from fixtures import ensure_image, get_recipe
@@ -25,15 +29,32 @@ from slimmer.engine import Engine
 PHASES = ("compose", "inspect", "index", "observe", "select", "rebuild", "verify", "total")
 DEFAULT = (
     "nginx", "python-app", "redis", "batch", "jvm-app", "health-exec", "health-shell",
-    "pg-app-compose",
+    "pg-app-compose", "flask-app", "openssl-cli",
 )  # fmt: skip
+EXTRA_ARGS = {
+    "openssl-cli": (
+        "--run", "dgst -sha256 /data/sample.txt",
+        "--run", "enc -base64 -in sample.txt",
+        "--run", "x509 -in /data/cert.pem -noout -subject -issuer",
+    ),
+}  # fmt: skip
+STOP_FIXTURE = "flask-app"
+# "before": the same build with the short grace switched off, so verification waits the whole
+# stop timeout for a target that ignores its stop signal (what every build did before)
+BEFORE = (
+    "import sys, slimmer.verify as v; v.SHORT_STOP_WAIT = v.STOP_WAIT; "
+    "from slimmer.cli import main; main(sys.argv[1:])"
+)
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "fixtures/files/pg-app/compose.yaml"
 PROBE_TIMEOUT = 60  # slimmer's default --probe-timeout
 
 
-def slimmer(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def slimmer(
+    *args: str, env: dict[str, str] | None = None, before: bool = False
+) -> subprocess.CompletedProcess[str]:
+    runner = ["-c", BEFORE] if before else ["-m", "slimmer"]
     return subprocess.run(
-        [sys.executable, "-m", "slimmer", *args],
+        [sys.executable, *runner, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -41,7 +62,7 @@ def slimmer(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def build(name: str, tag: str, out: Path) -> dict:
+def build(name: str, tag: str, out: Path, before: bool = False) -> dict:
     """A default build of fixture ``name`` (the compose service for pg-app-compose)."""
     env = None
     if name == "pg-app-compose":
@@ -52,8 +73,10 @@ def build(name: str, tag: str, out: Path) -> dict:
         }
         source = ["--compose-file", str(COMPOSE_FILE), "--service", "app"]
     else:
-        source = [ensure_image(name)]
-    done = slimmer("build", *source, "--tag", tag, "--output-dir", str(out), "--json", env=env)
+        source = [ensure_image(name), *EXTRA_ARGS.get(name, ())]
+    done = slimmer(
+        "build", *source, "--tag", tag, "--output-dir", str(out), "--json", env=env, before=before
+    )
     if done.returncode != 0:
         raise SystemExit(f"build of {name} failed ({done.returncode}): {done.stderr.strip()}")
     return json.loads(done.stdout)
@@ -76,15 +99,37 @@ def early_exit() -> float:
     return round(seconds, 2)
 
 
+def build_once(engine: Engine, name: str, before: bool = False) -> dict:
+    tag = f"slimmer-bench/{name}.slim:latest"
+    with tempfile.TemporaryDirectory(prefix="slimmer-bench-") as out:
+        summary = build(name, tag, Path(out), before)
+    engine.remove_image(tag)
+    return summary
+
+
+def stop_figures(before: dict, after: dict) -> dict[str, Any]:
+    """Verification and total seconds of the SIGTERM-ignoring fixture, before and after."""
+    figures = {
+        "name": STOP_FIXTURE,
+        "findings": [f["id"] for f in after.get("findings", [])],
+        "before": {k: before["timings"][k] for k in ("verify", "total")},
+        "after": {k: after["timings"][k] for k in ("verify", "total")},
+    }
+    print(f"stop behaviour ({STOP_FIXTURE}, PID 1 ignores SIGTERM; findings: "
+          f"{', '.join(figures['findings'])})")
+    print(f"{'':<8} {'verify s':>9} {'total s':>8}")
+    for label in ("before", "after"):
+        print(f"{label:<8} {figures[label]['verify']:>9.2f} {figures[label]['total']:>8.2f}")
+    verify = figures["before"]["verify"] / figures["after"]["verify"]
+    total = figures["before"]["total"] / figures["after"]["total"]
+    print(f"verification {verify:.1f}x faster, build {total:.1f}x faster")
+    return figures
+
+
 def main(names: list[str]) -> None:
     engine = Engine.connect()
-    rows = []
-    for name in names or DEFAULT:
-        tag = f"slimmer-bench/{name}.slim:latest"
-        with tempfile.TemporaryDirectory(prefix="slimmer-bench-") as out:
-            summary = build(name, tag, Path(out))
-        engine.remove_image(tag)
-        rows.append((name, summary))
+    chosen = names or list(DEFAULT)
+    rows = [(name, build_once(engine, name)) for name in chosen]
     header = f"{'image':<15} {'orig MB':>8} {'slim MB':>8} {'ratio':>6} {'seccomp':>7} "
     print(header + " ".join(f"{p:>8}" for p in PHASES))
     for name, summary in rows:
@@ -100,6 +145,9 @@ def main(names: list[str]) -> None:
     figures: dict = {"rows": [_row(name, summary) for name, summary in rows]}
     if not names:
         figures["early_exit_seconds"] = early_exit()
+    if STOP_FIXTURE in chosen:
+        before = build_once(engine, STOP_FIXTURE, before=True)
+        figures["stop"] = stop_figures(before, dict(rows)[STOP_FIXTURE])
     save("build", figures)
 
 
@@ -110,6 +158,9 @@ def _row(name: str, summary: dict) -> dict:
         description = f"{get_recipe('pg-app').description}, built with --compose-file"
     else:
         description = get_recipe(name).description
+    runs = EXTRA_ARGS.get(name, ()).count("--run")
+    if runs:
+        description += f" (built with {runs} `--run`)"
     return {
         "name": name,
         "description": description,
