@@ -41,8 +41,18 @@ static const char *const hot_syscalls[] = {
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "readv", "writev", "futex",
 	"getpid", "gettid", "clock_gettime", "gettimeofday", "nanosleep", "clock_nanosleep",
 	"sched_yield", "epoll_wait", "epoll_pwait", "poll", "ppoll", "getdents64", "fcntl",
-	"madvise", "recvfrom", "sendto", "recvmsg", "sendmsg", NULL,
+	"madvise", "recvfrom", "sendto", "recvmsg", "sendmsg", "ioctl", "getcwd", NULL,
 };
+
+/* Stat calls the filter lets through (--allow-hot) when they are the descriptor form libc's
+ * fstat makes: flags exactly AT_EMPTY_PATH and a descriptor (not AT_FDCWD). The path is then
+ * "" (nothing to record), so no stop is needed; a non-empty path passed with exactly these flags
+ * is not seen. Reported as "allowed" like the hot syscalls. */
+static const struct {
+	const char *name;
+	unsigned flags_arg;
+} fd_stats[] = {{"newfstatat", 3}, {"statx", 2}, {NULL, 0}};
+#define AT_EMPTY_PATH_FLAG 0x1000u
 
 struct sys_info { /* struct ptrace_syscall_info */
 	uint8_t op;
@@ -759,16 +769,49 @@ int trace_seize(pid_t child)
 	return 0;
 }
 
+/* Offset of the low 32 bits of syscall argument i (the kernel reads int arguments there). */
+static unsigned arg_low(unsigned i)
+{
+	unsigned at = (unsigned)offsetof(struct seccomp_data, args) + 8 * i;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	at += 4;
+#endif
+	return at;
+}
+
+/* Appends, with the syscall number in A, the block that allows nr when its flags argument is
+ * exactly AT_EMPTY_PATH and its descriptor is not negative, else traces it; 7 instructions. */
+static int fd_stat_block(struct sock_filter *p, unsigned nr, unsigned flags_arg)
+{
+	int n = 0;
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg_low(flags_arg));
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AT_EMPTY_PATH_FLAG, 0, 2);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg_low(0));
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80000000u, 0, 1);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	return n;
+}
+
 int trace_install_filter(void)
 {
-	struct sock_filter prog[64];
-	int n = 0, hot[48], nhot = 0;
-	if (topts.allow_hot)
+	struct sock_filter prog[96];
+	int n = 0, hot[48], nhot = 0, stat_nr[4], stat_arg[4], nstat = 0;
+	if (topts.allow_hot) {
 		for (int i = 0; hot_syscalls[i] && nhot < 48; i++) {
 			int nr = syscall_nr(ABI_NATIVE, hot_syscalls[i]);
 			if (nr >= 0)
 				hot[nhot++] = nr;
 		}
+		for (int i = 0; fd_stats[i].name && nstat < 4; i++) {
+			int nr = syscall_nr(ABI_NATIVE, fd_stats[i].name);
+			if (nr >= 0) {
+				stat_nr[nstat] = nr;
+				stat_arg[nstat++] = (int)fd_stats[i].flags_arg;
+			}
+		}
+	}
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, arch));
 	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -776,9 +819,11 @@ int trace_install_filter(void)
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, nr));
-	for (int i = 0; i < nhot; i++) /* jump to the final ALLOW */
+	for (int i = 0; i < nhot; i++) /* jump over the rest and the stat blocks to the final ALLOW */
 		prog[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)hot[i],
-						       (uint8_t)(nhot - i), 0), n++;
+						       (uint8_t)(nhot - i + 7 * nstat), 0), n++;
+	for (int i = 0; i < nstat; i++)
+		n += fd_stat_block(prog + n, (unsigned)stat_nr[i], (unsigned)stat_arg[i]);
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	struct sock_fprog fprog = {(unsigned short)n, prog};
@@ -820,6 +865,18 @@ static void report_sys(struct out *o, uint64_t abi, uint64_t nr, uint64_t count)
 	out_str(o, "\n");
 }
 
+static void report_allowed(struct out *o, const char *name)
+{
+	int nr = syscall_nr(ABI_NATIVE, name);
+	if (nr < 0)
+		return;
+	out_str(o, "allowed ");
+	out_str(o, abis[ABI_NATIVE].name);
+	out_str(o, " ");
+	out_u64(o, (uint64_t)nr);
+	out_str(o, "\n");
+}
+
 void trace_report(struct out *o)
 {
 	for (int abi = 0; abi < ABI_COUNT; abi++)
@@ -834,17 +891,12 @@ void trace_report(struct out *o)
 		memcpy(&key, e->key, sizeof key);
 		report_sys(o, key >> 32, key & 0xffffffffu, e->count);
 	}
-	if (topts.seccomp && topts.allow_hot)
-		for (int i = 0; hot_syscalls[i]; i++) {
-			int nr = syscall_nr(ABI_NATIVE, hot_syscalls[i]);
-			if (nr < 0)
-				continue;
-			out_str(o, "allowed ");
-			out_str(o, abis[ABI_NATIVE].name);
-			out_str(o, " ");
-			out_u64(o, (uint64_t)nr);
-			out_str(o, "\n");
-		}
+	if (topts.seccomp && topts.allow_hot) {
+		for (int i = 0; hot_syscalls[i]; i++)
+			report_allowed(o, hot_syscalls[i]);
+		for (int i = 0; fd_stats[i].name; i++)
+			report_allowed(o, fd_stats[i].name);
+	}
 	for (size_t i = 0; i < path_aggs.cap; i++) {
 		struct agg_entry *e = &path_aggs.slots[i];
 		if (!e->key)
