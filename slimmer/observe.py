@@ -35,7 +35,7 @@ from slimmer.probes.plan import (
     run_specs,
 )
 from slimmer.profiles.docker_default import profile_for_engine
-from slimmer.runner import HOSTNAME, Run, RunResult
+from slimmer.runner import HOSTNAME, Run, RunControl, RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
 from slimmer.session import Session
@@ -257,7 +257,7 @@ def observe(
         execs=plan.execs,
         host_execs=plan.host_execs,
         exec_user=target.user,
-        notify=notify,
+        control=RunControl(notify=notify, label=f"{target.ref} under the sensor"),
         after_probes=observe_health(engine, session, container, target, binary, warnings, traced),
         redact=target.run.redact,
     ).drive()

@@ -33,7 +33,7 @@ from slimmer.imagefs.opener import open_stream
 from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import Observed, ObservedRun, observe, run_targets, user_specs
-from slimmer.options import BuildOptions, SelectOptions
+from slimmer.options import BuildOptions, ContinueAfter, SelectOptions
 from slimmer.profiles import (
     container_caps,
     denied_by_default,
@@ -58,6 +58,7 @@ from slimmer.report import (
     verification_summary,
     write_outputs,
 )
+from slimmer.runner import USER_SIGNAL, RunControl
 from slimmer.runsettings import RunSettings
 from slimmer.sbom import SlimPackages, formats_of, slim_packages, write_documents
 from slimmer.selection import Selection, select
@@ -92,7 +93,7 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
     check_delivery(options)
     engine = Engine.connect(endpoint=resolve_endpoint(options.engine_host, options.context))
     try:
-        with open_session(engine) as session:
+        with open_session(engine) as session, USER_SIGNAL.listening():
             if options.compose is None:
                 return phases(engine, session, options, progress)
             with _compose_service(engine, session, options, progress) as composed:
@@ -343,6 +344,7 @@ def _profile(
                     run,
                     limits,
                     seccomp_option(profile),
+                    RunControl(notify=progress.say),
                 )
                 for run in observed.runs
             ]
@@ -502,7 +504,7 @@ def _verify_slim(
     """Every observed run replayed on the slim image, as is and under seccomp.json; when a run
     passes as is but fails under seccomp.json, the syscalls it lacked are named."""
     with progress.phase("verify", "verifying the slim image"):
-        pairs = _verify_both(session, image, target, observed, options, profile)
+        pairs = _verify_both(session, image, target, observed, options, profile, progress)
     for run, (plain, confined) in zip(observed.runs, pairs, strict=True):
         if plain.passed and not confined.passed:
             _name_denied(engine, session, image, target, run, profile, confined, progress)
@@ -517,21 +519,28 @@ def _verify_both(
     observed: Observed,
     options: BuildOptions,
     profile: dict[str, Any],
+    progress: Progress,
 ) -> list[tuple[Verification, Verification]]:
     """Per run: the slim image as is and under seccomp.json, two at a time (one engine client
-    each)."""
+    each); one at a time when each waits for the user's SIGUSR1. On Ctrl-C the runs stop
+    waiting and nothing waits for them: the session removes their containers."""
     limits = Limits(options.observe.timeout, options.observe.probe_timeout)
+    control = RunControl(notify=progress.say)
+    waits_for_user = any(run.mode.mode == "signal" for run in observed.runs)
 
     def run(name: str, observed_run: ObservedRun, security_opt: list[str] | None) -> Verification:
         engine = session.engine.new_connection()
         try:
             return verify_image(
-                engine, session, name, image, target, observed_run, limits, security_opt
+                engine, session, name, image, target, observed_run, limits, security_opt, control
             )
         finally:
             engine.close()
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-verify") as pool:
+    pool = ThreadPoolExecutor(
+        max_workers=1 if waits_for_user else 2, thread_name_prefix="slimmer-verify"
+    )
+    try:
         futures = [
             (
                 pool.submit(run, _run_name("slim image", each), each, None),
@@ -545,6 +554,11 @@ def _verify_both(
             for each in observed.runs
         ]
         return [(plain.result(), confined.result()) for plain, confined in futures]
+    except BaseException:
+        control.cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=not control.cancelled.is_set(), cancel_futures=True)
 
 
 def _run_name(name: str, run: ObservedRun) -> str:
@@ -569,6 +583,8 @@ def _name_denied(
     for nothing long, and the whole search has a time budget."""
     deadline = time.monotonic() + DENIED_SEARCH_SECONDS
     limits = Limits(run=SEARCH_RUN_SECONDS, probe_timeout=SEARCH_PROBE_SECONDS)
+    if observed.mode.mode == "signal":  # the search replays the probes, not the user's workload
+        observed = replace(observed, mode=ContinueAfter("probe"))
 
     def behaves(candidate: dict[str, Any]) -> bool:
         if time.monotonic() > deadline:

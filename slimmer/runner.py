@@ -6,12 +6,13 @@ image, the same probes replayed), so both runs follow exactly the same steps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from slimmer.engine import Engine
@@ -69,6 +70,16 @@ def _unchanged(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class RunControl:
+    """Where a run says that it waits for the user (--continue-after signal), and the event
+    that ends its waits at once (Ctrl-C while verification runs in threads)."""
+
+    notify: Callable[[str], None] = print
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    label: str = "the target"  # which run waits, in what it says
+
+
 @dataclass
 class Run:
     """One container run to drive. ``probe`` does the network probing given host and ports."""
@@ -82,7 +93,7 @@ class Run:
     execs: list[str] = field(default_factory=list)
     host_execs: list[str] = field(default_factory=list)
     exec_user: str = ""
-    notify: Callable[[str], None] = print
+    control: RunControl = field(default_factory=lambda: RunControl())
     stop_wait: float = STOP_WAIT  # seconds from the stop signal to SIGKILL
     after_probes: AfterProbes | None = None  # e.g. health checks, once the probes are done
     redact: Callable[[str], str] = _unchanged  # removes secret values from logs and output
@@ -100,8 +111,7 @@ class Run:
             if self.mode.mode == "timeout":
                 self._sleep_while_running(min(self.mode.seconds, remaining))
             elif self.mode.mode == "signal":
-                self.notify(f"waiting for SIGUSR1 to pid {os.getpid()} (at most {remaining:.0f}s)")
-                _wait_for_sigusr1(remaining)
+                self._wait_for_user(remaining)
         if result.exit_code is None:
             result.exit_code = self._stop()
         result.stdout = self.engine.stdout(self.container)
@@ -144,12 +154,23 @@ class Run:
 
     def _sleep_while_running(self, seconds: float) -> None:
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and not self.control.cancelled.is_set():
             if (
                 self.engine.wait(self.container, timeout=min(1.0, end - time.monotonic()))
                 is not None
             ):
                 return
+
+    def _wait_for_user(self, timeout: float) -> None:
+        """Say where the target listens and wait for the user's SIGUSR1 (or the timeout)."""
+        ports = self.engine.published_ports(self.container) if self.target.tcp_ports else {}
+        host = self.engine.published_host()
+        where = ", ".join(f"{spec} at {host}:{port}" for spec, port in sorted(ports.items()))
+        message = (
+            f"{self.control.label}{' (' + where + ')' if where else ''}: run your workload, then "
+            f"send SIGUSR1: waiting for SIGUSR1 to pid {os.getpid()} (at most {timeout:.0f}s)"
+        )
+        USER_SIGNAL.wait(timeout, self.control.cancelled, lambda: self.control.notify(message))
 
     def _stop(self) -> int | None:
         self.engine.kill(self.container, self.target.stop_signal)
@@ -173,17 +194,44 @@ def _host_exec(command: str, host: str, ports: dict[str, int], timeout: float) -
     return CommandResult(command, "host", done.returncode, _tail(done.stdout))
 
 
-def _wait_for_sigusr1(timeout: float) -> None:
-    """Block until slimmer receives SIGUSR1 (the user says the workload is done) or timeout."""
-    if threading.current_thread() is not threading.main_thread():
-        time.sleep(timeout)
-        return
-    received = threading.Event()
-    previous = signal.signal(signal.SIGUSR1, lambda *_: received.set())
-    try:
-        received.wait(timeout)
-    finally:
-        signal.signal(signal.SIGUSR1, previous)
+class UserSignal:
+    """SIGUSR1 from the user: "the workload is done". The handler only counts (safe whatever the
+    main thread is doing); a wait, in any thread, ends at the first signal after it began."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _received(self, _signum: int, _frame: object) -> None:
+        self.count += 1
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Count SIGUSR1 while the block runs (main thread only; elsewhere a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGUSR1, self._received)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGUSR1, previous)
+
+    def wait(
+        self, timeout: float, cancelled: threading.Event, announce: Callable[[], None]
+    ) -> bool:
+        """``announce`` the wait, then whether SIGUSR1 came within ``timeout`` (False on
+        timeout or when cancelled). A signal sent as soon as the wait is announced counts."""
+        start = self.count
+        announce()
+        end = time.monotonic() + timeout
+        while self.count == start:
+            remaining = end - time.monotonic()
+            if remaining <= 0 or cancelled.wait(min(0.1, remaining)):
+                return False
+        return True
+
+
+USER_SIGNAL = UserSignal()
 
 
 def _tail(data: bytes, lines: int = 10) -> str:

@@ -17,7 +17,7 @@ from slimmer.errors import TargetFailed
 from slimmer.observe import ObservedRun, still_running
 from slimmer.probes.compare import compare
 from slimmer.probes.plan import run_specs
-from slimmer.runner import HOSTNAME, SHORT_STOP_WAIT, STOP_WAIT, Run, RunResult
+from slimmer.runner import HOSTNAME, SHORT_STOP_WAIT, STOP_WAIT, Run, RunControl, RunResult
 from slimmer.session import Session
 from slimmer.target import Target
 
@@ -74,9 +74,11 @@ def verify_image(
     observed: ObservedRun,
     limits: Limits,
     security_opt: list[str] | None = None,
+    control: RunControl | None = None,
 ) -> Verification:
     """Run ``image`` as the engine would (with the observed run's CMD for a ``--run``), replay
-    the observation's probes, compare."""
+    the observation's probes, compare. ``control``: where a --continue-after signal run says it
+    waits for the user, and the event that cancels its waits."""
     container = engine.create_container(
         image,
         session=session.id,
@@ -105,6 +107,7 @@ def verify_image(
             stop_wait=stop_wait(observed, target),
             after_probes=await_health(engine, container, target, observed),
             redact=target.run.redact,
+            control=replace(control or RunControl(), label=name),
         ).drive()
     except TargetFailed as exc:
         return Verification(name, FAILED, [exc.message])

@@ -6,34 +6,28 @@
 
 int path_join(char *out, size_t cap, const char *base, const char *rel)
 {
-	size_t len = 0;
 	const char *parts[2] = {rel[0] == '/' ? "" : base, rel};
+	size_t len = 1;
 	if (cap < 2)
 		return -1;
 	out[0] = '/';
-	len = 1;
 	for (int k = 0; k < 2; k++) {
 		const char *s = parts[k];
 		while (*s) {
-			while (*s == '/')
-				s++;
-			const char *e = s;
-			while (*e && *e != '/')
-				e++;
-			size_t n = (size_t)(e - s);
-			if (n == 0)
-				break;
-			if (n == 1 && s[0] == '.') {
-				/* nothing */
-			} else {
-				if (len + (len > 1) + n + 1 > cap)
-					return -1;
-				if (len > 1)
-					out[len++] = '/';
-				memcpy(out + len, s, n);
-				len += n;
+			if (*s == '/' || (s[0] == '.' && (s[1] == '/' || !s[1]))) {
+				s++; /* an empty or "." component */
+				continue;
 			}
-			s = e;
+			if (len > 1) {
+				if (len + 1 >= cap)
+					return -1;
+				out[len++] = '/';
+			}
+			for (; *s && *s != '/'; s++) { /* one component, copied as it is scanned */
+				if (len + 1 >= cap)
+					return -1;
+				out[len++] = *s;
+			}
 		}
 	}
 	out[len] = 0;

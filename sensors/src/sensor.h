@@ -182,7 +182,6 @@ int cap_number(const char *name); /* "SYS_ADMIN" / "CAP_SYS_ADMIN" / "21" -> 21,
 int caps_drop(const uint64_t mask); /* bounding, ambient, inheritable, permitted, effective */
 
 /* ---- util ---- */
-uint64_t fnv1a(const void *p, size_t n);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -41,8 +41,18 @@ static const char *const hot_syscalls[] = {
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "readv", "writev", "futex",
 	"getpid", "gettid", "clock_gettime", "gettimeofday", "nanosleep", "clock_nanosleep",
 	"sched_yield", "epoll_wait", "epoll_pwait", "poll", "ppoll", "getdents64", "fcntl",
-	"madvise", "recvfrom", "sendto", "recvmsg", "sendmsg", NULL,
+	"madvise", "recvfrom", "sendto", "recvmsg", "sendmsg", "ioctl", "getcwd", NULL,
 };
+
+/* Stat calls the filter lets through (--allow-hot) when they are the descriptor form libc's
+ * fstat makes: flags exactly AT_EMPTY_PATH and a descriptor (not AT_FDCWD). The path is then
+ * "" (nothing to record), so no stop is needed; a non-empty path passed with exactly these flags
+ * is not seen. Reported as "allowed" like the hot syscalls. */
+static const struct {
+	const char *name;
+	unsigned flags_arg;
+} fd_stats[] = {{"newfstatat", 3}, {"statx", 2}, {NULL, 0}};
+#define AT_EMPTY_PATH_FLAG 0x1000u
 
 struct sys_info { /* struct ptrace_syscall_info */
 	uint8_t op;
@@ -56,14 +66,19 @@ struct sys_info { /* struct ptrace_syscall_info */
 	} u;
 };
 
+/* A path access waiting for its result is kept as its aggregation key: op, errno (two bytes,
+ * filled in at the exit), the path and a NUL. */
+#define KEY_PREFIX 3
+
 struct task {
 	pid_t tid;
 	uint8_t awaiting_exit; /* a decoded call waits for its result */
 	uint8_t in_syscall;    /* register mode: entry/exit toggle */
-	int memfd;             /* /proc/TID/mem: 0 not opened yet, -1 unusable */
 	uint8_t npaths;
-	uint8_t ops[2];
-	char *paths[2];
+	int memfd;             /* /proc/TID/mem: 0 not opened yet, -1 unusable */
+	uint32_t key_at[2], key_len[2]; /* the pending keys in keys */
+	char *keys;            /* grows to the longest pair of paths, never shrinks: the hot path */
+	uint32_t keys_cap, keys_used; /* allocates nothing once a task is warm */
 	char *argv;            /* exec: NUL-separated arguments */
 	uint32_t argv_len, argc;
 	int port;              /* bind: AF_INET/AF_INET6 port, -1 none */
@@ -75,6 +90,10 @@ static pid_t first_child;
 static int armed, no_vm_readv;
 
 static struct agg sys_counts, path_aggs, sockets, ports;
+/* syscall counts by ABI and number: an array for the numbers every ABI uses, sys_counts for
+ * the rest (ARM private calls, numbers no table has) */
+#define SYS_FLAT 1024
+static uint64_t sys_flat[ABI_COUNT][SYS_FLAT];
 
 struct exec_rec {
 	pid_t pid, ppid;
@@ -142,16 +161,39 @@ static void mem_close(struct task *t)
 
 static void pending_clear(struct task *t)
 {
-	for (int i = 0; i < t->npaths; i++) {
-		free(t->paths[i]);
-		t->paths[i] = NULL;
+	if (t->argv) {
+		free(t->argv);
+		t->argv = NULL;
 	}
-	free(t->argv);
-	t->argv = NULL;
 	t->npaths = 0;
+	t->keys_used = 0;
 	t->argv_len = t->argc = 0;
 	t->port = -1;
 	t->awaiting_exit = 0;
+}
+
+/* Keeps one path access until its result is known. */
+static void pending_add(struct task *t, uint8_t op, const char *path, size_t len)
+{
+	size_t need = t->keys_used + KEY_PREFIX + len + 1;
+	if (need > t->keys_cap) {
+		t->keys_cap = (uint32_t)(need < 256 ? 256 : need * 2);
+		t->keys = xrealloc(t->keys, t->keys_cap);
+	}
+	char *key = t->keys + t->keys_used;
+	key[0] = (char)op;
+	key[1] = key[2] = 0;
+	memcpy(key + KEY_PREFIX, path, len);
+	key[KEY_PREFIX + len] = 0;
+	t->key_at[t->npaths] = t->keys_used;
+	t->key_len[t->npaths] = (uint32_t)(KEY_PREFIX + len);
+	t->keys_used = (uint32_t)need;
+	t->npaths++;
+}
+
+static const char *pending_path(const struct task *t, int i)
+{
+	return t->keys + t->key_at[i] + KEY_PREFIX;
 }
 
 static void trace_forget(pid_t tid)
@@ -161,6 +203,8 @@ static void trace_forget(pid_t tid)
 		return;
 	pending_clear(t);
 	mem_close(t);
+	free(t->keys);
+	t->keys = NULL;
 	size_t i = (size_t)(t - tasks);
 	tasks[i].tid = 0;
 	tasks_used--;
@@ -177,26 +221,68 @@ static void trace_forget(pid_t tid)
 
 /* ---- tracee memory ---- */
 
-static int peek_read(pid_t tid, uint64_t addr, char *buf, size_t n)
+/* Strings are read in chunks: a small first one (almost every path fits: one read per string),
+ * then to the end of each page, so a read never reaches into a page the string does not use. */
+#define FIRST_READ 256
+#define PAGE 4096 /* the smallest page size of both architectures: larger pages split alike */
+
+typedef ssize_t (*reader_fn)(struct task *t, uint64_t addr, char *buf, size_t n);
+
+/* Where a string read of `got` new bytes at buf + done ends: the length with its NUL, or 0. */
+static size_t string_end(const char *buf, size_t done, size_t got)
+{
+	const char *nul = memchr(buf + done, 0, got);
+	return nul ? (size_t)(nul - buf) + 1 : 0;
+}
+
+/* Reads up to n bytes at addr with rd, chunk by chunk; returns how many were read (strings: up
+ * to and with the first NUL), -1 when nothing could be read (errno from rd). */
+static int read_chunks(reader_fn rd, struct task *t, uint64_t addr, char *buf, size_t n,
+		       int string)
 {
 	size_t done = 0;
 	while (done < n) {
-		errno = 0;
-		long w = ptrace(PTRACE_PEEKDATA, tid, (void *)(uintptr_t)(addr + done), 0);
-		if (errno)
+		size_t want = n - done;
+		if (string) {
+			size_t chunk = done ? PAGE - ((addr + done) & (PAGE - 1)) : FIRST_READ;
+			if (want > chunk)
+				want = chunk;
+		}
+		ssize_t r = rd(t, addr + done, buf + done, want);
+		if (r <= 0)
 			return done ? (int)done : -1;
-		size_t k = n - done < sizeof w ? n - done : sizeof w;
-		memcpy(buf + done, &w, k);
-		done += k;
-		if (memchr(buf + done - k, 0, k))
-			break; /* the string ended */
+		size_t end = string ? string_end(buf, done, (size_t)r) : 0;
+		if (end)
+			return (int)end;
+		done += (size_t)r;
+		if ((size_t)r < want)
+			break; /* the next page is unreadable */
 	}
 	return (int)done;
 }
 
+/* One process_vm_readv, split at the page boundary: a transfer stops at the first unreadable
+ * page and never splits an iovec element, so a string that ends before an unmapped page is
+ * still read whole. */
+static ssize_t vm_reader(struct task *t, uint64_t addr, char *buf, size_t n)
+{
+	size_t first = PAGE - (addr & (PAGE - 1));
+	struct iovec local = {buf, n};
+	struct iovec remote[2] = {
+		{(void *)(uintptr_t)addr, n < first ? n : first},
+		{(void *)(uintptr_t)(addr + first), n > first ? n - first : 0},
+	};
+	return process_vm_readv(t->tid, &local, 1, remote, n > first ? 2 : 1, 0);
+}
+
 static int open_as_owner(pid_t tid, const char *path, int flags);
 
-/* Reads from /proc/TID/mem, which the sensor may open when its fsuid matches the tracee's. */
+/* /proc/TID/mem, which the sensor may open when its fsuid matches the tracee's. */
+static ssize_t file_reader(struct task *t, uint64_t addr, char *buf, size_t n)
+{
+	return pread(t->memfd, buf, n, (off_t)addr);
+}
+
 static int mem_file_read(struct task *t, uint64_t addr, char *buf, size_t n, int string)
 {
 	if (t->memfd == 0) {
@@ -208,18 +294,23 @@ static int mem_file_read(struct task *t, uint64_t addr, char *buf, size_t n, int
 	}
 	if (t->memfd < 0)
 		return -2;
+	return read_chunks(file_reader, t, addr, buf, n, string);
+}
+
+static int peek_read(pid_t tid, uint64_t addr, char *buf, size_t n, int string)
+{
 	size_t done = 0;
 	while (done < n) {
-		uint64_t a = addr + done;
-		size_t k = 4096 - (a & 4095);
-		if (k > n - done)
-			k = n - done;
-		ssize_t r = pread(t->memfd, buf + done, k, (off_t)a);
-		if (r <= 0)
-			return done ? (int)done : -1;
-		done += (size_t)r;
-		if (string && memchr(buf + done - (size_t)r, 0, (size_t)r))
-			break;
+		errno = 0;
+		long w = ptrace(PTRACE_PEEKDATA, tid, (void *)(uintptr_t)(addr + done), 0);
+		if (errno)
+			return string && done ? (int)done : -1;
+		size_t k = n - done < sizeof w ? n - done : sizeof w;
+		memcpy(buf + done, &w, k);
+		size_t end = string ? string_end(buf, done, k) : 0;
+		if (end)
+			return (int)end;
+		done += k;
 	}
 	return (int)done;
 }
@@ -230,49 +321,14 @@ static int mem_file_read(struct task *t, uint64_t addr, char *buf, size_t n, int
 static int mem_read(struct task *t, uint64_t addr, char *buf, size_t n, int string)
 {
 	if (!no_vm_readv) {
-		size_t done = 0;
-		while (done < n) {
-			uint64_t a = addr + done;
-			size_t k = 4096 - (a & 4095);
-			if (k > n - done)
-				k = n - done;
-			struct iovec local = {buf + done, k};
-			struct iovec remote = {(void *)(uintptr_t)a, k};
-			ssize_t r = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
-			if (r <= 0) {
-				if (done)
-					return (int)done;
-				if (errno == EPERM || errno == ENOSYS) {
-					no_vm_readv = 1;
-					counters[C_VM_READV_FALLBACK]++;
-					break;
-				}
-				return -1;
-			}
-			done += (size_t)r;
-			if (string && memchr(buf + done - (size_t)r, 0, (size_t)r))
-				return (int)done;
-		}
-		if (!no_vm_readv)
-			return (int)done;
+		int r = read_chunks(vm_reader, t, addr, buf, n, string);
+		if (r >= 0 || (errno != EPERM && errno != ENOSYS))
+			return r;
+		no_vm_readv = 1;
+		counters[C_VM_READV_FALLBACK]++;
 	}
 	int r = mem_file_read(t, addr, buf, n, string);
-	if (r != -2)
-		return r;
-	if (!string) {
-		size_t done = 0;
-		while (done < n) {
-			errno = 0;
-			long w = ptrace(PTRACE_PEEKDATA, t->tid, (void *)(uintptr_t)(addr + done), 0);
-			if (errno)
-				return -1;
-			size_t k = n - done < sizeof w ? n - done : sizeof w;
-			memcpy(buf + done, &w, k);
-			done += k;
-		}
-		return (int)done;
-	}
-	return peek_read(t->tid, addr, buf, n);
+	return r != -2 ? r : peek_read(t->tid, addr, buf, n, string);
 }
 
 static int read_string(struct task *t, uint64_t addr, char *buf, size_t cap)
@@ -282,9 +338,10 @@ static int read_string(struct task *t, uint64_t addr, char *buf, size_t cap)
 	int n = mem_read(t, addr, buf, cap - 1, 1);
 	if (n < 0)
 		return -1;
-	buf[n] = 0;
-	char *nul = memchr(buf, 0, (size_t)n + 1);
-	return (int)(nul - buf);
+	if (n > 0 && buf[n - 1] == 0)
+		return n - 1; /* reads end at the first NUL */
+	buf[n] = 0;          /* cut at cap - 1, or at an unreadable page */
+	return n;
 }
 
 static int read_u64(void *ctx, uint64_t addr, uint64_t *out)
@@ -349,39 +406,39 @@ static int proc_link(pid_t tid, int dirfd, char *out, size_t cap)
 	return n;
 }
 
-/* The absolute, normalised path for one path argument; NULL when it cannot be made. */
-static char *resolve(struct task *t, const struct path_arg *p, int is_exec)
+/* The absolute, normalised path of one path argument into out (PATH_CAP bytes): its length, or
+ * -1 when it cannot be made. */
+static int resolve(struct task *t, const struct path_arg *p, int is_exec, char *out)
 {
-	char raw[PATH_CAP], base[PATH_CAP], full[PATH_CAP];
+	char raw[PATH_CAP], base[PATH_CAP];
 	int n = read_string(t, p->addr, raw, sizeof raw);
 	if (n < 0) {
 		counters[C_PATH_READ_FAILED]++;
-		return NULL;
+		return -1;
 	}
 	if (n == 0) {
 		if (!(is_exec && p->empty_ok))
-			return NULL; /* "" is an fstat-like call on a descriptor, or ENOENT */
-		if (proc_link(t->tid, p->dirfd, base, sizeof base) < 0) {
+			return -1; /* "" is an fstat-like call on a descriptor, or ENOENT */
+		n = proc_link(t->tid, p->dirfd, out, PATH_CAP);
+		if (n < 0)
 			counters[C_UNRESOLVED]++;
-			return NULL;
-		}
-		return strdup(base);
+		return n;
 	}
+	base[0] = 0;
 	if (raw[0] != '/') {
 		counters[C_RELATIVE]++;
 		if (proc_link(t->tid, p->dirfd, base, sizeof base) < 0) {
 			counters[C_UNRESOLVED]++;
-			return NULL;
+			return -1;
 		}
-	} else {
-		base[0] = 0;
 	}
-	if (path_join(full, sizeof full, base, raw) < 0) {
+	n = path_join(out, PATH_CAP, base, raw);
+	if (n < 0) {
 		counters[C_UNRESOLVED]++;
-		return NULL;
+		return -1;
 	}
 	counters[C_PATHS_DECODED]++;
-	return strdup(full);
+	return n;
 }
 
 /* ---- recording ---- */
@@ -401,6 +458,10 @@ void record_path(const char *path, uint8_t op, int err, uint64_t n)
 
 static void count_syscall(int abi, uint64_t nr)
 {
+	if (nr < SYS_FLAT) {
+		sys_flat[abi][nr]++;
+		return;
+	}
 	uint64_t key = ((uint64_t)abi << 32) | (nr & 0xffffffffu);
 	agg_add(&sys_counts, &key, sizeof key, 1);
 }
@@ -452,7 +513,7 @@ static pid_t parent_of(pid_t pid)
 static void log_exec(struct task *t, pid_t pid)
 {
 	counters[C_EXECS]++;
-	if (!t->npaths || !t->paths[0])
+	if (!t->npaths)
 		return;
 	if (nexecs >= EXEC_LOG_MAX) {
 		counters[C_EXEC_LOG_DROPPED]++;
@@ -465,7 +526,7 @@ static void log_exec(struct task *t, pid_t pid)
 	struct exec_rec *e = &execs[nexecs++];
 	e->pid = pid;
 	e->ppid = parent_of(pid);
-	e->path = strdup(t->paths[0]);
+	e->path = strdup(pending_path(t, 0));
 	e->argv = t->argv_len ? xmalloc(t->argv_len) : NULL;
 	if (e->argv)
 		memcpy(e->argv, t->argv, t->argv_len);
@@ -550,11 +611,10 @@ static void on_entry(struct task *t, struct sc_view *v)
 				counters[C_UNRESOLVED]++;
 				return;
 			}
-			if (path_join(full, sizeof full, base, rel) < 0)
+			int n = path_join(full, sizeof full, base, rel);
+			if (n < 0)
 				return;
-			t->paths[0] = strdup(full);
-			t->ops[0] = kind == K_BIND ? OP_BIND : OP_CONNECT;
-			t->npaths = 1;
+			pending_add(t, kind == K_BIND ? OP_BIND : OP_CONNECT, full, (size_t)n);
 			t->awaiting_exit = 1;
 		} else if (kind == K_BIND && (family == 2 || family == 10)) {
 			t->port = sa[2] << 8 | sa[3];
@@ -563,12 +623,10 @@ static void on_entry(struct task *t, struct sc_view *v)
 		return;
 	}
 	for (int i = 0; i < d.npaths; i++) {
-		char *p = resolve(t, &d.path[i], d.exec);
-		if (!p)
-			continue;
-		t->paths[t->npaths] = p;
-		t->ops[t->npaths] = d.path[i].op;
-		t->npaths++;
+		char full[PATH_CAP];
+		int n = resolve(t, &d.path[i], d.exec, full);
+		if (n >= 0)
+			pending_add(t, d.path[i].op, full, (size_t)n);
 	}
 	if (d.exec && t->npaths)
 		read_argv(t, d.argv_addr, abis[v->abi].word);
@@ -583,8 +641,12 @@ static void on_exit_stop(struct task *t, int64_t ret)
 		pending_clear(t);
 		return;
 	}
-	for (int i = 0; i < t->npaths; i++)
-		record_path(t->paths[i], t->ops[i], err, 1);
+	for (int i = 0; i < t->npaths; i++) {
+		char *key = t->keys + t->key_at[i];
+		key[1] = (char)(err & 0xff);
+		key[2] = (char)((err >> 8) & 0xff);
+		agg_add(&path_aggs, key, t->key_len[i], 1);
+	}
 	if (t->port >= 0 && !err) {
 		uint32_t port = (uint32_t)t->port;
 		agg_add(&ports, &port, sizeof port, 1);
@@ -621,11 +683,13 @@ static void on_exec_event(pid_t pid)
 	if (former && (pid_t)former != pid) {
 		struct task *old = task_get((pid_t)former, 0);
 		if (old) {
-			pending_clear(t);
+			pending_clear(t); /* the new pid's own entry: replaced by the former's */
 			mem_close(t);
+			free(t->keys);
+			t->keys = NULL;
 			struct task moved = *old;
 			moved.tid = pid;
-			memset(old->paths, 0, sizeof old->paths);
+			old->keys = NULL;
 			old->argv = NULL;
 			old->npaths = 0;
 			old->memfd = 0;
@@ -639,9 +703,8 @@ static void on_exec_event(pid_t pid)
 		log_exec(t, pid);
 }
 
-static void resume(pid_t tid, int sig)
+static void resume(pid_t tid, const struct task *t, int sig)
 {
-	struct task *t = task_get(tid, 0);
 	int req = (!topts.seccomp || (t && t->awaiting_exit)) ? PTRACE_SYSCALL : PTRACE_CONT;
 	ptrace(req, tid, 0, (void *)(uintptr_t)sig);
 }
@@ -664,11 +727,13 @@ int trace_event(pid_t pid, int status)
 		on_syscall_stop(t, 1);
 	} else if (event == PTRACE_EVENT_EXEC) {
 		on_exec_event(pid);
+		t = task_get(pid, 0); /* the table may have moved */
 	} else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
 		   event == PTRACE_EVENT_CLONE) {
 		unsigned long child = 0;
 		if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &child) == 0 && child)
 			task_get((pid_t)child, 1);
+		t = task_get(pid, 0);
 	} else if (event == PTRACE_EVENT_STOP) {
 		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
 			ptrace(PTRACE_LISTEN, pid, 0, 0); /* group-stop: stay stopped until SIGCONT */
@@ -678,7 +743,7 @@ int trace_event(pid_t pid, int status)
 		counters[C_SIGNAL_STOPS]++;
 		inject = sig;
 	}
-	resume(pid, inject);
+	resume(pid, t, inject);
 	return 0;
 }
 
@@ -704,16 +769,49 @@ int trace_seize(pid_t child)
 	return 0;
 }
 
+/* Offset of the low 32 bits of syscall argument i (the kernel reads int arguments there). */
+static unsigned arg_low(unsigned i)
+{
+	unsigned at = (unsigned)offsetof(struct seccomp_data, args) + 8 * i;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	at += 4;
+#endif
+	return at;
+}
+
+/* Appends, with the syscall number in A, the block that allows nr when its flags argument is
+ * exactly AT_EMPTY_PATH and its descriptor is not negative, else traces it; 7 instructions. */
+static int fd_stat_block(struct sock_filter *p, unsigned nr, unsigned flags_arg)
+{
+	int n = 0;
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg_low(flags_arg));
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AT_EMPTY_PATH_FLAG, 0, 2);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg_low(0));
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80000000u, 0, 1);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	return n;
+}
+
 int trace_install_filter(void)
 {
-	struct sock_filter prog[64];
-	int n = 0, hot[48], nhot = 0;
-	if (topts.allow_hot)
+	struct sock_filter prog[96];
+	int n = 0, hot[48], nhot = 0, stat_nr[4], stat_arg[4], nstat = 0;
+	if (topts.allow_hot) {
 		for (int i = 0; hot_syscalls[i] && nhot < 48; i++) {
 			int nr = syscall_nr(ABI_NATIVE, hot_syscalls[i]);
 			if (nr >= 0)
 				hot[nhot++] = nr;
 		}
+		for (int i = 0; fd_stats[i].name && nstat < 4; i++) {
+			int nr = syscall_nr(ABI_NATIVE, fd_stats[i].name);
+			if (nr >= 0) {
+				stat_nr[nstat] = nr;
+				stat_arg[nstat++] = (int)fd_stats[i].flags_arg;
+			}
+		}
+	}
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, arch));
 	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -721,9 +819,11 @@ int trace_install_filter(void)
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, nr));
-	for (int i = 0; i < nhot; i++) /* jump to the final ALLOW */
+	for (int i = 0; i < nhot; i++) /* jump over the rest and the stat blocks to the final ALLOW */
 		prog[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)hot[i],
-						       (uint8_t)(nhot - i), 0), n++;
+						       (uint8_t)(nhot - i + 7 * nstat), 0), n++;
+	for (int i = 0; i < nstat; i++)
+		n += fd_stat_block(prog + n, (unsigned)stat_nr[i], (unsigned)stat_arg[i]);
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	struct sock_fprog fprog = {(unsigned short)n, prog};
@@ -754,33 +854,49 @@ static void report_execs(struct out *o)
 	}
 }
 
+static void report_sys(struct out *o, uint64_t abi, uint64_t nr, uint64_t count)
+{
+	out_str(o, "sys ");
+	out_str(o, abis[abi].name);
+	out_str(o, " ");
+	out_u64(o, nr);
+	out_str(o, " ");
+	out_u64(o, count);
+	out_str(o, "\n");
+}
+
+static void report_allowed(struct out *o, const char *name)
+{
+	int nr = syscall_nr(ABI_NATIVE, name);
+	if (nr < 0)
+		return;
+	out_str(o, "allowed ");
+	out_str(o, abis[ABI_NATIVE].name);
+	out_str(o, " ");
+	out_u64(o, (uint64_t)nr);
+	out_str(o, "\n");
+}
+
 void trace_report(struct out *o)
 {
+	for (int abi = 0; abi < ABI_COUNT; abi++)
+		for (uint64_t nr = 0; nr < SYS_FLAT; nr++)
+			if (sys_flat[abi][nr])
+				report_sys(o, (uint64_t)abi, nr, sys_flat[abi][nr]);
 	for (size_t i = 0; i < sys_counts.cap; i++) {
 		struct agg_entry *e = &sys_counts.slots[i];
 		if (!e->key)
 			continue;
 		uint64_t key;
 		memcpy(&key, e->key, sizeof key);
-		out_str(o, "sys ");
-		out_str(o, abis[key >> 32].name);
-		out_str(o, " ");
-		out_u64(o, key & 0xffffffffu);
-		out_str(o, " ");
-		out_u64(o, e->count);
-		out_str(o, "\n");
+		report_sys(o, key >> 32, key & 0xffffffffu, e->count);
 	}
-	if (topts.seccomp && topts.allow_hot)
-		for (int i = 0; hot_syscalls[i]; i++) {
-			int nr = syscall_nr(ABI_NATIVE, hot_syscalls[i]);
-			if (nr < 0)
-				continue;
-			out_str(o, "allowed ");
-			out_str(o, abis[ABI_NATIVE].name);
-			out_str(o, " ");
-			out_u64(o, (uint64_t)nr);
-			out_str(o, "\n");
-		}
+	if (topts.seccomp && topts.allow_hot) {
+		for (int i = 0; hot_syscalls[i]; i++)
+			report_allowed(o, hot_syscalls[i]);
+		for (int i = 0; fd_stats[i].name; i++)
+			report_allowed(o, fd_stats[i].name);
+	}
 	for (size_t i = 0; i < path_aggs.cap; i++) {
 		struct agg_entry *e = &path_aggs.slots[i];
 		if (!e->key)

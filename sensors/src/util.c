@@ -1,4 +1,4 @@
-/* Small helpers: hashing, allocation, files, warnings, counters. */
+/* Small helpers: allocation, files, warnings, counters. */
 #include "sensor.h"
 
 #include <errno.h>
@@ -16,17 +16,6 @@ const char *const counter_names[C_COUNT] = {
 	"fan_readlink_failed", "signals_forwarded", "killed_after_grace", "cpu_pinned", "runtime_ms",
 };
 uint64_t counters[C_COUNT];
-
-uint64_t fnv1a(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
-	while (n--) {
-		h ^= *s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static void *check(void *p)
 {

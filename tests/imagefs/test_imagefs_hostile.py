@@ -463,6 +463,26 @@ def test_deep_paths_cost_each_path_once(tmp_path: Path) -> None:
     assert peak < 2 * text / 1e6 + 10, (peak, text)
 
 
+def test_directories_no_entry_names_are_bounded(tmp_path: Path) -> None:
+    """80 names at PATH_MAX depth (4 kB paths) would make 330 MB of implicit directory paths
+    from a 370 kB layer: refused, naming the layer and the entry, at bounded memory."""
+    chains = [f"c{i:02d}/" + "d/" * 2000 + "f" for i in range(80)]
+    data = layer([file(name) for name in chains])
+    assert len(data) < 1_000_000
+    tracemalloc.start()
+    try:
+        with (
+            pytest.raises(ImageFormatError, match="MiB of directories that no entry names") as err,
+            open_image(docker_archive(tmp_path / "image.tar", [data]), tmp_path / "work"),
+        ):
+            pass
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert "/d/d/d" in str(err.value) and "layer" in str(err.value)
+    assert peak < 80, peak
+
+
 def test_global_xattrs_cost_nothing_per_member(tmp_path: Path) -> None:
     records = [pax_record(b"SCHILY.xattr.user.x%05d" % i, b"v" * 20) for i in range(5000)]
     data = raw_layer(

@@ -82,3 +82,15 @@ def attack_image(engine: Engine, mode: str = "dir") -> str:
     }
     return _image(engine, "slimmer-test/report-attack", files,
                   [f'CMD ["/attack", "{mode}"]', LABEL])
+
+
+def fd_stat_image(engine: Engine) -> str:
+    """The descriptor-stat program (``fd_stat.c``) and the /etc files it stats."""
+    files = {
+        "/fd_stat": (_compiled(HERE / "fd_stat.c", "x86_64"), 0o755),
+        "/etc/hostname": (b"fdstat\n", 0o644),
+        "/etc/passwd": (b"root:x:0:0:root:/root:/bin/sh\n", 0o644),
+        "/etc/group": (b"root:x:0:\n", 0o644),
+        "/etc/shadow": (b"root:*:1::::::\n", 0o640),
+    }
+    return _image(engine, "slimmer-test/sensor-fd-stat", files, ['CMD ["/fd_stat"]', LABEL])
