@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -15,9 +16,11 @@ from slimmer.arch import sensor_arch
 from slimmer.compose import compose_stack
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
-from slimmer.escaping import map_strings
+from slimmer.escaping import map_strings, printable
 from slimmer.imagefs import ImageFs
-from slimmer.imagefs.opener import open_stream
+from slimmer.imagefs.cache import LayerCache
+from slimmer.imagefs.reading import ReadReport, read_for_build, read_save_stream
+from slimmer.imagefs.served import ServedFs
 from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
@@ -124,19 +127,24 @@ def _build(
     info, target = _inspect(engine, options, progress)
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress, options.max_layer_bytes)
+    cache = _layer_cache(options)
+    stop_reading = threading.Event()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-index") as pool:
+        reading = pool.submit(_read, session, info, progress, options, cache, stop_reading)
         try:
             observed = _observe(engine, session, target, info, options, progress)
+            profiles = pool.submit(_write_profiles, observed, info, output_dir, options)
             with progress.phase("index_wait", "reading the image's layers"):
-                fs = indexing.result()
-        finally:
-            session.cancelled.set()  # stops the reader if it is still running
-    with fs:  # its spool directory goes when the build is done
-        with progress.phase("select", "selecting what to keep"):
-            inventory = read_inventory(fs)
-            selection = select(fs, observed.observation, _select_options(options), inventory)
-        packages = _slim_packages(fs, inventory, selection, _source_name(info), options, progress)
+                fs, read_report = reading.result()
+        except BaseException:
+            stop_reading.set()  # stops a save stream still running
+            reading.add_done_callback(_close_read)
+            raise
+        profile, artifacts = profiles.result()
+    fs, (_inventory, selection, packages) = _select_exactly(
+        fs, read_report, session, info, observed, options, progress, cache
+    )
+    with fs:  # its spool directory (and serving container) go when the build is done
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine,
@@ -150,7 +158,6 @@ def _build(
                 contents=packages.contents,
             )
             slim = engine.inspect_image(tag)
-        profile, artifacts = _write_profiles(observed, info, output_dir, options)
         verifications: list[Verification] = []
         if options.verify:
             with progress.phase("verify", f"verifying {tag}"):
@@ -189,7 +196,9 @@ def _build(
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             packages=packages.report,
             warnings=_observation_warnings(observed) + selection.warnings,
+            image_read=read_report.to_dict(),
             timings=_timings(progress),
+            timeline=progress.timeline(),
             **_run_summary(target, observed),
         )
         report = _redacted(report, target.run)
@@ -331,29 +340,121 @@ def _redacted(value: Any, run: RunSettings) -> Any:
     return map_strings(value, run.redact)
 
 
-def _index(
-    session: Session, info: ImageInfo, progress: Progress, max_layer_bytes: int
-) -> ImageFs:
-    """Read the image's save stream into an index (own engine client: this runs in a thread
-    beside the observation); stops when the session ends."""
+def _close_read(reading: Future[tuple[ImageFs, ReadReport]]) -> None:
+    """Close an image read that is no longer wanted (its serving container stops)."""
+    if not reading.cancelled() and reading.exception() is None:
+        reading.result()[0].close()
+
+
+def _layer_cache(options: BuildOptions) -> LayerCache | None:
+    """The layer index cache, unless --no-cache (or it cannot be used here)."""
+    if not options.layer_cache:
+        return None
+    cache = LayerCache()
+    return cache if cache.usable else None
+
+
+def _read(
+    session: Session,
+    info: ImageInfo,
+    progress: Progress,
+    options: BuildOptions,
+    cache: LayerCache | None,
+    stop: threading.Event,
+) -> tuple[ImageFs, ReadReport]:
+    """Read the image for the build (own engine client: this runs in a thread beside the
+    observation, started at inspect time); a save stream stops when ``stop`` is set."""
     engine = Engine.connect()
-
-    def chunks() -> Iterator[bytes]:
-        for chunk in engine.save_image(info.id):
-            if session.cancelled.is_set():
-                raise Cancelled("image reading cancelled")
-            yield chunk
-
     try:
         with progress.timed("index"):
-            return open_stream(
-                chunks(),
+            return read_for_build(
+                engine,
+                session.id,
+                info,
                 session.workdir,
-                label=f"the save stream of {info.ref}",
-                max_layer_bytes=max_layer_bytes,
+                method=options.read_image,
+                cache=cache,
+                cancelled=stop,
+                max_layer_bytes=options.max_layer_bytes,
             )
     finally:
         engine.close()
+
+
+Chosen = tuple[Inventory, Selection, SlimPackages]
+
+
+def _select_exactly(
+    fs: ImageFs,
+    read_report: ReadReport,
+    session: Session,
+    info: ImageInfo,
+    observed: ObservedRun,
+    options: BuildOptions,
+    progress: Progress,
+    cache: LayerCache | None,
+) -> tuple[ImageFs, Chosen]:
+    """Select and trim the package database. When the image was read by a walk and what the
+    build needs is something the walk could not know exactly, read the save stream and do it
+    again (said in the report): the slim image never depends on how the image was read."""
+    try:
+        chosen = _select(fs, info, observed, options, progress)
+    except BaseException:
+        fs.close()
+        raise
+    inexact = fs.inexact(_written_paths(chosen)) if isinstance(fs, ServedFs) else []
+    if not inexact:
+        return fs, chosen
+    shown = ", ".join(printable(p) for p in inexact[:5])
+    read_report.fallback = f"the walk cannot know {shown}" + (" ..." if len(inexact) > 5 else "")
+    read_report.method = "save"
+    fs.close()
+    engine = Engine.connect()
+    try:
+        with progress.phase("index_fallback", "reading the image's layers (save stream)"):
+            fs = read_save_stream(
+                engine, info, session.workdir, cache, None, options.max_layer_bytes
+            )
+    finally:
+        engine.close()
+    try:
+        return fs, _select(fs, info, observed, options, progress)
+    except BaseException:
+        fs.close()
+        raise
+
+
+PACKAGE_DATABASES = ("/var/lib/dpkg", "/lib/apk/db", "/var/lib/rpm", "/usr/lib/sysimage/rpm")
+
+
+def _prefetch_for_selection(fs: ImageFs, observation: Observation) -> None:
+    """Announce the files the selection reads first: those the target used (their ELF
+    headers; most are kept) and the package databases. A no-op for local layers."""
+    if not isinstance(fs, ServedFs):
+        return
+    paths = {p.path for p in observation.paths if not p.errno} | {f.path for f in observation.files}
+    entries = [fs.resolve(path).entry for path in sorted(paths)]
+    for top in PACKAGE_DATABASES:
+        entries += fs.walk(top)
+    fs.prefetch(e for e in entries if e is not None)
+
+
+def _select(
+    fs: ImageFs, info: ImageInfo, observed: ObservedRun, options: BuildOptions, progress: Progress
+) -> Chosen:
+    with progress.phase("select", "selecting what to keep"):
+        _prefetch_for_selection(fs, observed.observation)
+        inventory = read_inventory(fs)
+        selection = select(fs, observed.observation, _select_options(options), inventory)
+    fs.prefetch(e for e in map(fs.lookup, sorted(selection.kept)) if e is not None)
+    packages = _slim_packages(fs, inventory, selection, _source_name(info), options, progress)
+    return inventory, selection, packages
+
+
+def _written_paths(chosen: Chosen) -> list[str]:
+    """The paths the slim layer is written from."""
+    _inventory, selection, packages = chosen
+    return [*selection.kept, *packages.contents]
 
 
 def _verify_both(
