@@ -3,7 +3,9 @@
 Workloads (timed inside the container by the ground-truth program, so container start-up is not
 counted): Python interpreter start-ups importing several modules, and a loop of stat calls.
 Modes: plain (no sensor), the default (seccomp filter, every syscall traced, all on one CPU),
---allow-hot (the filter lets the documented hot syscalls through), --trace-mode syscall
+--allow-hot (the filter lets the documented hot syscalls through; what slimmer build runs, with
+the sensor's second filter, Docker's default profile for the target's capabilities), the same
+without that second filter (--default-seccomp none), --trace-mode syscall
 (PTRACE_SYSCALL), --no-fanotify, --all-cpus (tracer and tracees not kept on one CPU). Prints
 the median of REPEAT runs and the ratio to plain, all from one run.
 
@@ -18,7 +20,7 @@ import uuid
 
 from fixtures import ensure_image
 from slimmer.engine import Engine
-from slimmer.observe import PROFILING_CAPS
+from slimmer.observe import PROFILING_CAPS, SensorLayout, sensor_command
 from slimmer.sensor.assets import sensor_binary
 
 GT = "/usr/local/bin/groundtruth"
@@ -31,6 +33,7 @@ MODES: dict[str, tuple[str, ...] | None] = {
     "plain": None,
     "sensor": (),
     "sensor --allow-hot (slimmer build)": ("--allow-hot",),
+    "sensor --allow-hot --default-seccomp none": ("--allow-hot", "--default-seccomp", "none"),
     "sensor --trace-mode syscall": ("--trace-mode", "syscall"),
     "sensor --no-fanotify": ("--no-fanotify",),
     "sensor --all-cpus": ("--all-cpus",),
@@ -48,7 +51,9 @@ def elapsed(engine: Engine, image: str, argv: list[str], options: tuple[str, ...
         else:
             # as the pipeline runs it (slimmer.observe): SYS_ADMIN and SYS_PTRACE, dropped for
             # the target
-            entrypoint = ["/.slimmer/sensor", "--drop-cap", "SYS_PTRACE", *options, "--"]
+            layout = SensorLayout.new()
+            entrypoint = [*sensor_command(layout, engine, "--drop-cap", "SYS_PTRACE", *options),
+                          "--"]
             container = engine.create_container(
                 image,
                 session=session,
@@ -58,7 +63,7 @@ def elapsed(engine: Engine, image: str, argv: list[str], options: tuple[str, ...
                 cap_add=PROFILING_CAPS,
                 network_mode="none",
             )
-            engine.put_file(container, "/", ".slimmer/sensor", sensor_binary("x86_64"), 0o755)
+            layout.install(engine, container, sensor_binary("x86_64"))
         engine.start(container)
         code = engine.wait(container, timeout=300)
         output = engine.stdout(container).decode()

@@ -26,10 +26,13 @@ def results_section(build: dict[str, Any]) -> str:
         f"{machine['cores']}-core, {machine['memory_gib']} GiB machine ({machine['cpu']}, "
         f"Linux {machine['kernel']}). Every build includes observation, rebuild and both "
         f"verification runs (as is, and under the generated seccomp profile). The seccomp "
-        f"column counts the syscalls each profile allows, of the {default} that Docker's "
-        f"default profile allows on this architecture with the default capabilities.",
+        f"column counts the syscalls of the x86_64 ABI each profile allows, of the {default} "
+        f"that Docker's default profile allows there to a container with the default "
+        f"capabilities (not the 357 names of the profile for every architecture and "
+        f"capability).",
         "",
-        "| image | original | slim | smaller by | seccomp allow list | build time |",
+        f"| image | original | slim | smaller by | seccomp allow list (of Docker's {default}) "
+        f"| build time |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:

@@ -24,6 +24,8 @@ if [ "${1:-}" = "--test" ]; then
   # Compose: the plugin (docker compose) or Debian's docker-compose
   docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null ||
     need+=(docker-compose)
+  # the HTML reports of xray and diff are tested in a real headless browser
+  command -v chromium >/dev/null || need+=(chromium)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

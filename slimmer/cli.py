@@ -1,7 +1,7 @@
 """Command line: parse options, call the pipeline, format results. Nothing more.
 
 Every error ends as one line on stderr and an exit code: 0 ok, 1 error, 2 usage,
-3 verification failed.
+3 verification failed, 4 a policy failed (an `xray --ci` gate, `lint` findings).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from slimmer import __version__
-from slimmer.errors import EXIT_ERROR, EXIT_USAGE, SlimmerError
+from slimmer.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_USAGE, SlimmerError
 from slimmer.options import (
     BuildOptions,
     ComposeOptions,
@@ -442,6 +442,111 @@ def lint(path: str, as_json: bool, as_sarif: bool, config_path: Path | None, fai
     else:
         click.echo(linting.format_text(report))
     return linting.EXIT_FINDINGS if report.at_or_above(threshold) else 0
+
+
+def _gate_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The CI gate options of xray (they override .slimmer-ci.yaml)."""
+    options = [
+        click.option("--ci", is_flag=True, help="Check the CI gates; exit 4 when one fails."),
+        click.option(
+            "--ci-config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Gate rules file [default: .slimmer-ci.yaml if present].",
+        ),
+        click.option("--lowest-efficiency", type=float, help="Fail below this efficiency (0..1)."),
+        click.option("--highest-wasted-bytes", metavar="SIZE", help="Fail above, e.g. 20MB."),
+        click.option(
+            "--highest-user-wasted-percent", type=float, help="Fail above this ratio (0..1)."
+        ),
+        click.option("--max-size", metavar="SIZE", help="Fail when the image is larger."),
+        click.option("--no-root-user/--allow-root-user", default=None, help="Fail on root."),
+        click.option("--no-secrets/--allow-secrets", default=None, help="Fail on secrets."),
+        click.option("--no-setuid/--allow-setuid", default=None, help="Fail on set-id files."),
+        click.option(
+            "--allowed-base", multiple=True, metavar="IMAGE", help="Allowed base (repeatable)."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("image")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (docs/xray.md).")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report with a treemap.",
+)
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Image of a multi-platform index.")
+@_gate_options
+def xray(**kwargs: Any) -> int:
+    """Show what is inside IMAGE (engine reference, docker-archive or OCI layout): layers,
+    wasted space, a Dockerfile from history, config, security findings, packages."""
+    from slimmer.htmlreport import write_xray_html
+    from slimmer.xray import XrayOptions, base_diff_ids, xray_image
+    from slimmer.xray.gates import evaluate, load_rules
+    from slimmer.xray.render import print_gates, print_json, render_xray
+
+    html_file = kwargs.pop("html_file")
+    options = XrayOptions(treemap_nodes=3000 if html_file else 0)
+    report = xray_image(kwargs.pop("image"), kwargs.pop("platform"), options)
+    verdicts = []
+    if kwargs.pop("ci"):
+        overrides = {
+            "lowest-efficiency": kwargs.pop("lowest_efficiency"),
+            "highest-wasted-bytes": kwargs.pop("highest_wasted_bytes"),
+            "highest-user-wasted-percent": kwargs.pop("highest_user_wasted_percent"),
+            "max-size": kwargs.pop("max_size"),
+            "no-root-user": kwargs.pop("no_root_user"),
+            "no-secrets": kwargs.pop("no_secrets"),
+            "no-setuid": kwargs.pop("no_setuid"),
+            "allowed-base": list(kwargs.pop("allowed_base")) or None,
+        }
+        verdicts = evaluate(report, load_rules(kwargs.pop("ci_config"), overrides), base_diff_ids)
+        report["ci"] = [v.__dict__ for v in verdicts]
+    if html_file:
+        write_xray_html(report, html_file)
+    report.pop("tree", None)
+    if kwargs.pop("as_json"):
+        print_json(report)
+    else:
+        render_xray(report)
+        if verdicts:
+            print_gates(verdicts)
+    return EXIT_GATE_FAILED if any(v.status == "fail" for v in verdicts) else 0
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("image_a")
+@click.argument("image_b")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report.",
+)
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Image of a multi-platform index.")
+def diff(
+    image_a: str, image_b: str, as_json: bool, html_file: Path | None, platform: str | None
+) -> int:
+    """Compare two images: files added, removed and changed, packages, config."""
+    from slimmer.diff import diff_images
+    from slimmer.diff.render import render_diff
+    from slimmer.htmlreport import write_diff_html
+    from slimmer.xray.render import print_json
+
+    report = diff_images(image_a, image_b, platform)
+    if html_file:
+        write_diff_html(report, html_file)
+    if as_json:
+        print_json(report)
+    else:
+        render_diff(report)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:

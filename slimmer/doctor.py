@@ -15,7 +15,7 @@ from rich.markup import escape
 from slimmer.arch import SENSOR_ARCH, sensor_arch
 from slimmer.engine import Engine, endpoint
 from slimmer.errors import SlimmerError
-from slimmer.observe import PROFILING_CAPS, SENSOR_PATH, fetch_report
+from slimmer.observe import PROFILING_CAPS, SensorLayout, fetch_report, sensor_command
 from slimmer.runner import RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
@@ -76,20 +76,21 @@ def _profiling_check(engine: Engine, engine_arch: str) -> Check:
         return Check(name, False, exc.one_line())
     with open_session(engine) as session:
         ref = f"{session.id}-doctor:latest"
+        layout = SensorLayout.new()
         try:
             engine.import_rootfs(_empty_rootfs(), ref)
             container = engine.create_container(
                 ref,
                 session=session.id,
-                entrypoint=[SENSOR_PATH, "--", SENSOR_PATH, "--help"],
+                entrypoint=[*sensor_command(layout, engine), "--", layout.binary, "--help"],
                 user="0:0",
                 cap_add=PROFILING_CAPS,
             )
-            engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
+            layout.install(engine, container, binary)
             engine.start(container)
             code = engine.wait(container, timeout=60)
             run = RunResult(exit_code=code, log_tail=engine.logs(container, tail=5).decode())
-            observation = read_report(fetch_report(engine, container, run))
+            observation = read_report(fetch_report(engine, container, run, layout))
         except SlimmerError as exc:
             return Check(name, False, exc.one_line())
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import posixpath
 import re
 import socket
 import struct
@@ -327,18 +328,32 @@ class Engine:
         return stream
 
     def read_file(self, container: str, path: str, limit: int) -> bytes:
-        """The content of one regular file of a container (running or stopped), at most
-        ``limit`` bytes, copied out through the archive API."""
+        """The content of the regular file ``path`` of a container (running or stopped), at
+        most ``limit`` bytes, copied out through the archive API.
+
+        Exactly that file: the archive must hold one member, a regular file named as the last
+        component of ``path``. A directory, a symlink, a hard link, a device, another name or a
+        second member is an error, never read.
+        """
         stream = self.get_archive(container, path)
+        name = posixpath.basename(path.rstrip("/"))
+        refused = SlimmerError(
+            f"{path} in the container is not a regular file of at most {limit} B"
+        )
         try:
             with tarfile.open(fileobj=io.BufferedReader(ChunkReader(stream)), mode="r|") as tar:
-                for member in tar:
-                    handle = tar.extractfile(member) if member.isfile() else None
-                    if handle is not None and member.size <= limit:
-                        return handle.read()
+                member = tar.next()
+                if member is None or member.name != name or not member.isreg():
+                    raise refused
+                if member.size > limit:
+                    raise refused
+                handle = tar.extractfile(member)
+                data = handle.read() if handle is not None else b""
+                if len(data) != member.size or tar.next() is not None:
+                    raise refused
+                return data
         except (tarfile.TarError, OSError) as exc:
             raise SlimmerError(f"cannot read {path} from the container: {exc}") from None
-        raise SlimmerError(f"{path} in the container is not a regular file of at most {limit} B")
 
     def start(self, container: str) -> None:
         self._call(self.api.start, container)

@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_VERIFY_FAILED = 3
+EXIT_GATE_FAILED = 4  # `slimmer xray --ci`: a gate rule failed
 
 
 class SlimmerError(Exception):

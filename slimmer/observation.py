@@ -135,5 +135,8 @@ class Observation:
     target_exit: int | None = None  # exit code, 128+signal when killed; None when unknown
     fanotify_mode: str = ""  # "filesystem", "mount" or "off: <reason>"
     ptrace_mode: str = ""  # "seccomp", "syscall" or "off: <reason>"
+    # the default seccomp profile the sensor applied to the target ("docker-20.10.24", ...) or
+    # "off: <reason>"
+    default_seccomp: str = ""
     counters: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

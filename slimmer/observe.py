@@ -3,11 +3,18 @@
 The profiling container is created from the original image (never started before), the sensor
 is put in through the archive API (works with remote engines), and it runs as PID 1 with the
 original ENTRYPOINT+CMD after `--`. It runs as 0:0 with SYS_ADMIN and SYS_PTRACE added (never
---privileged); the sensor drops to the image's USER and capabilities before exec'ing the target.
+--privileged); the sensor drops to the image's USER and capabilities before exec'ing the target,
+and filters the target's syscalls as Docker's default profile does for the target's own
+capabilities (the engine's filter is built for the container's, which are wider).
+
+The sensor and its report live in a directory whose name is drawn per run (``SensorLayout``): the
+image cannot have it. The sensor writes the report when it is the container's last process, into
+a file it creates itself, and the report is read back by its exact name as a single regular file.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -27,21 +34,55 @@ from slimmer.probes.plan import (
     parse_probe_cmd,
     run_specs,
 )
+from slimmer.profiles.docker_default import profile_for_engine
 from slimmer.runner import HOSTNAME, Run, RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
 from slimmer.session import Session
 from slimmer.target import Target
 
-SENSOR_DIR = "/.slimmer"
-SENSOR_PATH = f"{SENSOR_DIR}/sensor"
-REPORT_PATH = f"{SENSOR_DIR}/report"
+SENSOR_DIR_PREFIX = "/.slimmer-"
 SENSOR_GRACE = 5  # seconds the sensor waits after forwarding the stop signal
 # SYS_ADMIN: fanotify. SYS_PTRACE: read the memory of tracees that changed uid (nginx workers)
 # and let setuid programs keep their privileges under ptrace. The sensor removes both from the
 # target, which runs with exactly the capabilities a plain `docker run` gives.
 PROFILING_CAPS = ["SYS_ADMIN", "SYS_PTRACE"]
 MAX_REPORT = 256 << 20
+
+
+@dataclass(frozen=True)
+class SensorLayout:
+    """Where the sensor and its report are in one profiling container."""
+
+    directory: str
+
+    @classmethod
+    def new(cls) -> SensorLayout:
+        """A directory name drawn for this run (128 random bits)."""
+        return cls(f"{SENSOR_DIR_PREFIX}{secrets.token_hex(16)}")
+
+    @property
+    def binary(self) -> str:
+        return f"{self.directory}/sensor"
+
+    @property
+    def report(self) -> str:
+        return f"{self.directory}/report"
+
+    def install(self, engine: Engine, container: str, binary: bytes) -> None:
+        """Put the sensor into the created container (the archive API makes the directory)."""
+        engine.put_file(container, "/", self.binary.lstrip("/"), binary, 0o755)
+
+
+def sensor_command(layout: SensorLayout, engine: Engine, *options: str) -> list[str]:
+    """The sensor's command line up to ``--``: report path, the default seccomp profile the
+    engine applies (the sensor gives the target the same), ``options``."""
+    return [
+        layout.binary,
+        *("--report", layout.report),
+        *("--default-seccomp", profile_for_engine(engine.version())),
+        *options,
+    ]
 
 
 @dataclass
@@ -96,8 +137,10 @@ def observe(
     binary = sensor_binary(sensor_arch(architecture))
     mode = continue_mode(target, options)
     extra = user_specs(options)
-    sensor_args = [
-        SENSOR_PATH,
+    layout = SensorLayout.new()
+    sensor_args = sensor_command(
+        layout,
+        engine,
         *("--user", target.user),
         *("--grace", str(SENSOR_GRACE)),
         *("--stop-signal", target.stop_signal),
@@ -105,7 +148,7 @@ def observe(
         # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
         # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
         "--allow-hot",
-    ]
+    )
     if target.sets_home:
         sensor_args.append("--image-home")
     container = engine.create_container(
@@ -120,7 +163,7 @@ def observe(
         run=target.run,
         healthcheck=health.DISABLED,  # observation runs the check itself, as the target's user
     )
-    engine.put_file(container, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
+    layout.install(engine, container, binary)
     plan = ProbePlan(execs=list(options.execs), host_execs=list(options.host_execs))
     warnings: list[str] = []
     traced: list[Observation] = []  # the HEALTHCHECK's own sensor run
@@ -172,7 +215,7 @@ def observe(
             f"last log lines: {run.log_tail or '(none)'}",
             "slimmer observes an image that works: check it with `docker run`",
         )
-    observation = read_report(fetch_report(engine, container, run))
+    observation = read_report(fetch_report(engine, container, run, layout))
     for extra_observation in traced:
         health.merge_traced(observation, extra_observation)
     return ObservedRun(observation, run, plan, mode, warnings)
@@ -239,7 +282,9 @@ def trace_healthcheck(
     is how the check's syscalls and lookups reach the profiles. None when it did not work."""
     check = target.healthcheck
     assert check is not None
-    args = [SENSOR_PATH, "--user", target.user, "--grace", "1", *sensor_cap_args(target)]
+    layout = SensorLayout.new()
+    args = sensor_command(layout, engine, "--user", target.user, "--grace", "1",
+                          *sensor_cap_args(target))
     args += ["--allow-hot", *(["--image-home"] if target.sets_home else []), "--"]
     # the network, its aliases and /etc/hosts are the profiling container's
     side_run = replace(
@@ -257,21 +302,22 @@ def trace_healthcheck(
         healthcheck=health.DISABLED,
     )
     try:
-        engine.put_file(side, "/", SENSOR_PATH.lstrip("/"), binary, 0o755)
+        layout.install(engine, side, binary)
         engine.start(side)
         if engine.wait(side, timeout=check.effective()[1] + SENSOR_GRACE) is None:
             return None
-        return read_report(engine.read_file(side, REPORT_PATH, MAX_REPORT))
+        return read_report(engine.read_file(side, layout.report, MAX_REPORT))
     except SlimmerError:
         return None
     finally:
         engine.remove_container(side)
 
 
-def fetch_report(engine: Engine, container: str, run: RunResult) -> bytes:
-    """Copy the sensor's report out of the stopped container through the archive API."""
+def fetch_report(engine: Engine, container: str, run: RunResult, layout: SensorLayout) -> bytes:
+    """Copy the sensor's report out of the stopped container through the archive API: the
+    exact regular file the sensor wrote."""
     try:
-        return engine.read_file(container, REPORT_PATH, MAX_REPORT)
+        return engine.read_file(container, layout.report, MAX_REPORT)
     except SlimmerError as exc:  # 404: the sensor wrote no report
         raise SensorError(
             f"the sensor left no report (target exit status {run.exit_code}; "

@@ -14,6 +14,7 @@ from typing import Any
 
 from slimmer.arch import sensor_arch
 from slimmer.compose import compose_stack
+from slimmer.diff.build import write_build_audit
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
 from slimmer.escaping import map_strings, printable
@@ -26,14 +27,18 @@ from slimmer.observation import Observation
 from slimmer.observe import ObservedRun, observe, user_specs
 from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
+    container_caps,
+    denied_by_default,
     docker_default_names,
     find_missing_syscalls,
+    profile_counts,
     seccomp_profile,
     unknown_syscalls,
     write_profiles,
 )
 from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
+from slimmer.rebuild.archive import SlimImage
 from slimmer.report import (
     header,
     observation_summary,
@@ -133,7 +138,7 @@ def _build(
         reading = pool.submit(_read, session, info, progress, options, cache, stop_reading)
         try:
             observed = _observe(engine, session, target, info, options, progress)
-            profiles = pool.submit(_write_profiles, observed, info, output_dir, options)
+            profiles = pool.submit(_write_profiles, observed, target, info, output_dir, options)
             with progress.phase("index_wait", "reading the image's layers"):
                 fs, read_report = reading.result()
         except BaseException:
@@ -141,7 +146,7 @@ def _build(
             reading.add_done_callback(_close_read)
             raise
         profile, artifacts = profiles.result()
-    fs, (_inventory, selection, packages) = _select_exactly(
+    fs, (inventory, selection, packages) = _select_exactly(
         fs, read_report, session, info, observed, options, progress, cache
     )
     with fs:  # its spool directory (and serving container) go when the build is done
@@ -195,7 +200,7 @@ def _build(
             verification=verification_summary(verifications, options.verify),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             packages=packages.report,
-            warnings=_observation_warnings(observed) + selection.warnings,
+            warnings=_observation_warnings(observed, target) + selection.warnings,
             image_read=read_report.to_dict(),
             timings=_timings(progress),
             timeline=progress.timeline(),
@@ -209,6 +214,8 @@ def _build(
             "removed": output_dir / "removed.txt",
             **artifacts,
             **write_documents(packages.documents, output_dir),
+            **_write_audit(fs, inventory, built, (options.image, tag), output_dir, session,
+                           progress),
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
@@ -249,7 +256,7 @@ def _profile(
     info, target = _inspect(engine, options, progress)
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
-    profile, artifacts = _write_profiles(observed, info, output_dir, options)
+    profile, artifacts = _write_profiles(observed, target, info, output_dir, options)
     verifications: list[Verification] = []
     if options.verify:
         with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
@@ -276,7 +283,7 @@ def _profile(
         probes=probes_summary(observed),
         verification=verification_summary(verifications, options.verify),
         profiles=_profiles_summary(profile, observed.observation, artifacts),
-        warnings=_observation_warnings(observed),
+        warnings=_observation_warnings(observed, target),
         timings=_timings(progress),
         **_run_summary(target, observed),
     )
@@ -291,14 +298,36 @@ def _profile(
     )
 
 
+def _write_audit(
+    fs: ImageFs,
+    inventory: Inventory,
+    built: SlimImage,
+    names: tuple[str, str],
+    output_dir: Path,
+    session: Session,
+    progress: Progress,
+) -> dict[str, Path]:
+    """diff.json and report.html: the original compared with the slim image (what was removed,
+    which packages are gone), viewable without reading JSON."""
+    with progress.phase("audit", "comparing the original and the slim image"):
+        return write_build_audit(fs, built, names, output_dir, session.workdir, inventory)
+
+
 def _write_profiles(
-    observed: ObservedRun, info: ImageInfo, output_dir: Path, options: BuildOptions
+    observed: ObservedRun,
+    target: Target,
+    info: ImageInfo,
+    output_dir: Path,
+    options: BuildOptions,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """seccomp.json and the other profiles into the output directory; the seccomp profile."""
+    """seccomp.json and the other profiles into the output directory; the seccomp profile. The
+    seccomp profiles are for the target's capabilities (Docker's default set and --cap-add)."""
+    caps = container_caps(target.run.cap_add)
     artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log
+        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log,
+        caps=caps,
     )
-    return seccomp_profile(observed.observation), artifacts
+    return seccomp_profile(observed.observation, caps=caps), artifacts
 
 
 def _observe(
@@ -520,23 +549,25 @@ def _name_denied(
 def _profiles_summary(
     profile: dict[str, Any], observation: Observation, artifacts: dict[str, Path]
 ) -> dict[str, Any]:
-    allowed = {n for rule in profile.get("syscalls", []) for n in rule.get("names", [])}
     return {
-        "seccomp_syscalls": {
-            "allowed": len(allowed),
-            "docker_default": len(docker_default_names(observation.arch)),
-        },
+        "seccomp_syscalls": profile_counts(profile, observation.arch),
         "files": {k: str(v) for k, v in artifacts.items()},
     }
 
 
-def _observation_warnings(observed: ObservedRun) -> list[str]:
+def _observation_warnings(observed: ObservedRun, target: Target) -> list[str]:
     warnings = observed.observation.warnings + observed.warnings
     unknown = unknown_syscalls(observed.observation)
     if unknown:
         warnings.append(
             "syscalls the engine's libseccomp does not know, left out of seccomp.json: "
             + ", ".join(unknown)
+        )
+    denied = denied_by_default(observed.observation, container_caps(target.run.cap_add))
+    if denied:
+        warnings.append(
+            "syscalls the target made that Docker's default profile does not allow, left out "
+            "of seccomp.json (it is never weaker than the default): " + ", ".join(denied)
         )
     return warnings
 

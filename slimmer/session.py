@@ -53,14 +53,14 @@ def open_session(engine: Engine) -> Iterator[Session]:
     """A session whose resources are removed on any exit, SIGTERM included."""
     session = Session(engine)
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             yield session
     finally:
         session.close()
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM/SIGHUP into an exception so `finally` blocks run (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield

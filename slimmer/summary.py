@@ -84,8 +84,8 @@ def print_summary(outcome: RunOutcome, as_json: bool) -> None:
         counts = report["profiles"]["seccomp_syscalls"]
         table.add_row(
             "seccomp",
-            f"{counts['allowed']} syscalls allowed "
-            f"(Docker's default profile allows {counts['docker_default']})",
+            f"{counts['allowed']} syscalls allowed (Docker's default profile allows "
+            f"{counts['docker_default']} to this architecture with default capabilities)",
         )
     verification = report.get("verification", {})
     verdict = verification.get("verdict", "skipped")

@@ -30,7 +30,7 @@ static const char usage[] =
 	"usage: sensor [--user SPEC] [--image-home] [--grace SECONDS] [--report PATH]\n"
 	"              [--stop-signal SIG] [--drop-cap CAP]... [--no-fanotify] [--no-ptrace]\n"
 	"              [--trace-mode seccomp|syscall] [--allow-hot] [--no-syscall-info]\n"
-	"              [--all-cpus]\n"
+	"              [--all-cpus] [--default-seccomp PROFILE|none]\n"
 	"              -- ARGV...\n";
 
 struct options {
@@ -40,6 +40,8 @@ struct options {
 	uint64_t drop;
 	char **argv;
 };
+
+#define ALONE_TIMEOUT_MS 5000
 
 static volatile sig_atomic_t target_pid, pending_sig, stopping;
 static int stop_signal_opt;
@@ -159,6 +161,10 @@ static void parse(int argc, char **argv, struct options *o)
 			if (c < 0)
 				die_usage("bad --drop-cap");
 			o->drop |= 1ull << c;
+		} else if (strcmp(a, "--default-seccomp") == 0) {
+			i++;
+			if (deny_select(v) != 0)
+				die_usage("bad --default-seccomp");
 		} else if (strcmp(a, "--trace-mode") == 0) {
 			i++;
 			if (strcmp(v, "seccomp") == 0)
@@ -230,12 +236,17 @@ static void run_target(const struct options *o, const struct user_spec *u, int g
 		if (r < 0)
 			child_fail(125, "seccomp filter", strerror(-r));
 	}
-	int r = caps_drop(o->drop);
+	int r = deny_install(o->drop); /* needs SYS_ADMIN (no NO_NEW_PRIVS): before the drop */
+	if (r < 0)
+		child_fail(125, "default seccomp filter", strerror(-r));
+	r = caps_drop(o->drop);
 	if (r < 0)
 		child_fail(125, "dropping capabilities", strerror(-r));
 	if (setgroups((size_t)u->ngroups, u->groups) != 0 || setresgid(u->gid, u->gid, u->gid) ||
 	    setresuid(u->uid, u->uid, u->uid))
 		child_fail(125, "switching to the image's user", strerror(errno));
+	if (user_verify(u) != 0)
+		child_fail(125, "switching to the image's user", "the ids are not the user's after it");
 	/* the uid change made the child non-dumpable: its memory (the exec path) would be
 	 * unreadable to the tracer; exec recomputes dumpability for the target anyway */
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
@@ -270,30 +281,15 @@ static int seccomp_available(void)
 
 /* ---- report ---- */
 
-static int ensure_dir(const char *path)
-{
-	char dir[PATH_CAP];
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -1;
-}
-
+/* Written when the sensor is the container's last process, to a file it creates itself
+ * (report_file.c); a report without its "end" line is truncated. */
 static int write_report(const struct options *o, const char *fan_mode, const char *ptrace_mode,
 			int exit_code)
 {
-	char tmp[PATH_CAP];
 	static struct out out;
-	snprintf(tmp, sizeof tmp, "%s.tmp", o->report);
-	ensure_dir(o->report);
-	unlink(tmp);
-	out.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	out.fd = report_create(o->report);
 	if (out.fd < 0) {
-		fprintf(stderr, "sensor: cannot write %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "sensor: cannot write %s: %s\n", o->report, strerror(-out.fd));
 		return -1;
 	}
 	struct out *w = &out;
@@ -305,7 +301,9 @@ static int write_report(const struct options *o, const char *fan_mode, const cha
 	out_esc(w, fan_mode, strlen(fan_mode));
 	out_str(w, "\nptrace ");
 	out_esc(w, ptrace_mode, strlen(ptrace_mode));
-	out_str(w, "\ntarget-exit ");
+	out_str(w, "\n");
+	deny_report(w);
+	out_str(w, "target-exit ");
 	out_i64(w, exit_code);
 	out_str(w, "\n");
 	for (int i = 0; i < C_COUNT; i++) {
@@ -322,14 +320,10 @@ static int write_report(const struct options *o, const char *fan_mode, const cha
 	out_flush(w);
 	if (w->failed || fsync(w->fd) != 0) {
 		close(w->fd);
-		fprintf(stderr, "sensor: writing %s failed\n", tmp);
+		fprintf(stderr, "sensor: writing %s failed\n", o->report);
 		return -1;
 	}
 	close(w->fd);
-	if (rename(tmp, o->report) != 0) {
-		fprintf(stderr, "sensor: rename to %s: %s\n", o->report, strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
@@ -392,14 +386,13 @@ int main(int argc, char **argv)
 		warn_add("%s", user.error);
 
 	char go = 'N';
+	int seccomp = seccomp_available();
+	deny_prepare(-seccomp);
 	if (o.no_ptrace) {
 		snprintf(ptrace_mode, sizeof ptrace_mode, "off: disabled (--no-ptrace)");
-	} else if (topts.seccomp) {
-		int r = seccomp_available();
-		if (r < 0) {
-			topts.seccomp = 0;
-			warn_add("seccomp filter unavailable (%s): PTRACE_SYSCALL mode", strerror(-r));
-		}
+	} else if (topts.seccomp && seccomp < 0) {
+		topts.seccomp = 0;
+		warn_add("seccomp filter unavailable (%s): PTRACE_SYSCALL mode", strerror(-seccomp));
 	}
 
 	int pipefd[2];
@@ -452,6 +445,11 @@ int main(int argc, char **argv)
 		}
 	}
 	fan_stop();
+	if (wait_alone(ALONE_TIMEOUT_MS) != 0) {
+		fprintf(stderr, "sensor: processes of the container outlived SIGKILL for %d ms: "
+			"no report\n", ALONE_TIMEOUT_MS);
+		return 125;
+	}
 	counters[C_RUNTIME_MS] = now_ms() - started;
 	if (counters[C_PATH_READ_FAILED] || counters[C_UNRESOLVED])
 		warn_add("%llu path arguments could not be read or resolved: processes that change "

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define REPORT_VERSION 1
+#define REPORT_VERSION 2
 #define PATH_CAP 4096
 
 /* ---- path access kinds: the values are slimmer.observation.Op values ---- */
@@ -127,6 +127,7 @@ struct user_spec {
 };
 /* Resolves spec ("", name, uid, name:group, uid:gid) against passwd and group file contents. */
 void user_resolve(const char *spec, const char *passwd, const char *group, struct user_spec *u);
+int user_verify(const struct user_spec *u); /* after the switch: 0 when the ids are u's */
 
 /* ---- fanotify (fan.c) ---- */
 int fan_start(const char *skip_prefix, char *mode, size_t mode_cap);
@@ -156,6 +157,19 @@ struct sc_view {
 	int64_t ret; /* at exit: the return value (-errno on error) */
 };
 int arch_regs(pid_t tid, struct sc_view *v);
+
+/* ---- Docker's default profile for the target's capabilities (deny.c) ---- */
+int deny_select(const char *id);      /* --default-seccomp: a profile id or "none"; -1 unknown */
+void deny_prepare(int seccomp_error); /* before the fork: 0, or why seccomp is unavailable */
+int deny_install(uint64_t drop);      /* in the child, while it has SYS_ADMIN: 0 or -errno */
+struct sock_filter;
+/* The filter for a bounding set and kernel (major << 16 | minor): its length, or -errno. */
+int deny_build(uint64_t caps, uint32_t kernel, const struct sock_filter **program);
+void deny_report(struct out *o);      /* the "default-seccomp" record */
+
+/* ---- the report's file (report_file.c) ---- */
+int wait_alone(unsigned timeout_ms); /* until no other process is left: 0, or -1 at timeout */
+int report_create(const char *path); /* a new regular file at path: fd, or -errno */
 
 /* ---- capabilities (caps.c) ---- */
 int cap_number(const char *name); /* "SYS_ADMIN" / "CAP_SYS_ADMIN" / "21" -> 21, else -1 */

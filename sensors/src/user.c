@@ -1,12 +1,15 @@
 /* The image's USER resolved as the engine does (runc's GetExecUser with uid 0, gid 0, home "/"
  * as defaults): a numeric user absent from passwd keeps gid 0 and home "/"; without an explicit
  * group the supplementary groups are the /etc/group entries listing the user's name; the groups
- * set is always the primary gid followed by those. */
+ * set is always the primary gid followed by those. Every resulting id must be at most 2^31-1, as
+ * runc requires: above it the engine refuses to start the container (and setresuid(-1, ...)
+ * would change nothing, leaving the target root). */
 #include "sensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int parse_id(const char *s, unsigned long *out)
 {
@@ -124,7 +127,26 @@ static int match_member(char *line, void *ctx)
 	return 0;
 }
 
+#define MAX_ID 0x7fffffffu /* runc's limit */
+
+/* The engine's refusal of a uid or gid above MAX_ID. (Supplementary groups from /etc/group are
+ * not checked, as the engine does not check them; setgroups refuses (gid_t)-1 itself.) */
+static void check_range(struct user_spec *u)
+{
+	if (u->uid > MAX_ID || u->gid > MAX_ID)
+		snprintf(u->error, sizeof u->error, "uids and gids must be in range 0-%u", MAX_ID);
+}
+
+static void resolve(const char *spec, const char *passwd, const char *group, struct user_spec *u);
+
 void user_resolve(const char *spec, const char *passwd, const char *group, struct user_spec *u)
+{
+	resolve(spec, passwd, group, u);
+	if (!u->error[0])
+		check_range(u);
+}
+
+static void resolve(const char *spec, const char *passwd, const char *group, struct user_spec *u)
 {
 	char user[256], grp[256];
 	const char *colon = strchr(spec, ':');
@@ -168,4 +190,28 @@ void user_resolve(const char *spec, const char *passwd, const char *group, struc
 		struct member_match mm = {pm.matched, u};
 		each_line(group, match_member, &mm);
 	}
+}
+
+/* After the switch: the real, effective and saved ids are the user's and the groups are the
+ * user's groups, or the target must not run (fail closed). */
+int user_verify(const struct user_spec *u)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid, groups[MAX_GROUPS + 1];
+	if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0)
+		return -1;
+	if (ruid != u->uid || euid != u->uid || suid != u->uid || rgid != u->gid ||
+	    egid != u->gid || sgid != u->gid)
+		return -1;
+	int n = getgroups(MAX_GROUPS + 1, groups);
+	if (n != u->ngroups)
+		return -1;
+	for (int i = 0; i < n; i++) { /* the kernel keeps the list sorted: compare as sets */
+		int found = 0;
+		for (int j = 0; j < u->ngroups; j++)
+			found |= groups[i] == u->groups[j];
+		if (!found)
+			return -1;
+	}
+	return 0;
 }

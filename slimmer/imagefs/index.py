@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from slimmer.imagefs.layer import LayerDiff
 from slimmer.imagefs.model import Entry, EntryType, Platform, Resolution
 from slimmer.imagefs.paths import clean, join, parent
 from slimmer.imagefs.streams import Region
@@ -44,6 +45,7 @@ class ImageFs:
         diff_ids: list[str],
         tree: Tree,
         owned: Path | None = None,
+        layer_diffs: list[LayerDiff] | None = None,
     ) -> None:
         self.config = config
         self.digest = digest
@@ -59,6 +61,7 @@ class ImageFs:
         self._entries: dict[str, Entry] = tree.entries  # type: ignore[assignment]
         self._order, self._children = _order(tree)
         self._owned = owned
+        self.layer_diffs = layer_diffs  # each layer's own tree, if open_image(keep_layers=True)
 
     # ---- lookups ----------------------------------------------------------------------------
 

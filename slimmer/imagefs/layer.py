@@ -13,6 +13,7 @@ the rebuild could not write back, are refused with the layer and entry named.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -208,6 +209,18 @@ def _read_spooled(spool: Path, size: int, seen: list[Member] | None) -> LayerDif
     """Index a tar already spooled (data skipped by seeking)."""
     with open(spool, "rb") as handle:
         return read_diff(TarReader(handle, size=size), seen)
+
+
+def copy_diff(diff: LayerDiff, index: int) -> LayerDiff:
+    """A copy of a layer's own tree whose entries (set to layer ``index``) merging and
+    indexing will not touch."""
+    tree = Tree()
+    tree.entries = {
+        path: None if entry is None else dataclasses.replace(entry, layer=index)
+        for path, entry in diff.tree.entries.items()
+    }
+    tree.children = {path: set(children) for path, children in diff.tree.children.items()}
+    return LayerDiff(tree, set(diff.opaque))
 
 
 def layer_error(label: str, exc: TarError) -> ImageFormatError:

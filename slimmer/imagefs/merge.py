@@ -17,24 +17,29 @@ def merge(diffs: Sequence[LayerDiff]) -> Tree:
     The bottom layer's tree becomes the merged tree (no copy): a diff is merged once."""
     tree, start = _bottom(diffs)
     for index, diff in enumerate(diffs[start:], start):
-        if "/" in diff.opaque:
-            tree.clear_children("/")
-        for path, entry in diff.tree.entries.items():
-            if entry is None:
-                tree.remove(path)
-                continue
-            entry = _at_layer(entry, index)
-            if path == "/":
-                tree.entries["/"] = entry
-                continue
-            old = tree.entries.get(path)
-            if old is not None:
-                if old.type is not EntryType.DIR or entry.type is not EntryType.DIR:
-                    tree.remove(path)
-                elif path in diff.opaque:
-                    tree.clear_children(path)
-            tree.put(path, entry)
+        apply_layer(tree, diff, index)
     return tree
+
+
+def apply_layer(tree: Tree, diff: LayerDiff, index: int) -> None:
+    """Apply one layer (number ``index``) to a merged ``tree``, as ``merge`` does."""
+    if "/" in diff.opaque:
+        tree.clear_children("/")
+    for path, entry in diff.tree.entries.items():
+        if entry is None:
+            tree.remove(path)
+            continue
+        entry = _at_layer(entry, index)
+        if path == "/":
+            tree.entries["/"] = entry
+            continue
+        old = tree.entries.get(path)
+        if old is not None:
+            if old.type is not EntryType.DIR or entry.type is not EntryType.DIR:
+                tree.remove(path)
+            elif path in diff.opaque:
+                tree.clear_children(path)
+        tree.put(path, entry)
 
 
 def _bottom(diffs: Sequence[LayerDiff]) -> tuple[Tree, int]:

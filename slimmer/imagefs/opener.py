@@ -15,7 +15,13 @@ from slimmer.errors import ImageFormatError, SlimmerError
 from slimmer.imagefs.cache import LayerCache
 from slimmer.imagefs.engineview import engine_paths
 from slimmer.imagefs.index import ImageFs
-from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob, printable
+from slimmer.imagefs.layer import (
+    DEFAULT_MAX_LAYER_BYTES,
+    HINT,
+    LayerBlob,
+    copy_diff,
+    printable,
+)
 from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.merge import merge
 from slimmer.imagefs.model import Platform
@@ -32,6 +38,7 @@ def open_image(
     engine: Engine | None = None,
     platform: Platform | str | None = None,
     max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
+    keep_layers: bool = False,
 ) -> ImageFs:
     """Index an image.
 
@@ -43,13 +50,14 @@ def open_image(
     ``slimmer-imagefs-*`` directory under ``workdir``, removed by ``ImageFs.close()``.
     A layer whose uncompressed tar exceeds ``max_layer_bytes`` is refused. Raises
     ImageFormatError for corrupt or hostile input (and no other exception for any input).
+    ``keep_layers``: also keep each layer's own tree (``ImageFs.layer_diffs``, which
+    ``read_layer`` then uses instead of reading the layer again).
     """
     path = _as_path(spec)
     if path is None:
-        return _from_engine(str(spec), workdir, engine, platform, max_layer_bytes)
-    if path.is_dir():
-        return _index(lambda spool: DirectoryStore(path, spool, max_layer_bytes), workdir, platform)
-    return _index(lambda spool: ArchiveStore(path, spool, max_layer_bytes), workdir, platform)
+        return _from_engine(str(spec), workdir, engine, platform, max_layer_bytes, keep_layers)
+    store = DirectoryStore if path.is_dir() else ArchiveStore
+    return _index(lambda spool: store(path, spool, max_layer_bytes), workdir, platform, keep_layers)
 
 
 def open_stream(
@@ -58,6 +66,8 @@ def open_stream(
     platform: Platform | str | None = None,
     label: str = "the image stream",
     max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
+    keep_layers: bool = False,
+    *,
     cache: LayerCache | None = None,
     expected: Sequence[str] = (),
     engine_view: bool = False,
@@ -77,7 +87,7 @@ def open_stream(
         finally:
             stream.close()
 
-    return _index(store, workdir, platform, cache, engine_view)
+    return _index(store, workdir, platform, keep_layers, cache, engine_view)
 
 
 def _from_engine(
@@ -86,12 +96,14 @@ def _from_engine(
     engine: Engine | None,
     platform: Platform | str | None,
     max_layer_bytes: int,
+    keep_layers: bool,
 ) -> ImageFs:
     connected = engine or Engine.connect()
     try:
         connected.inspect_image(ref)  # a clear "not found" before streaming
         label = f"the engine's save stream of {ref}"
-        return open_stream(connected.save_image(ref), workdir, platform, label, max_layer_bytes)
+        chunks = connected.save_image(ref)
+        return open_stream(chunks, workdir, platform, label, max_layer_bytes, keep_layers)
     finally:
         if engine is None:
             connected.close()
@@ -101,6 +113,7 @@ def _index(
     make_store: Callable[[Path], Store],
     workdir: str | os.PathLike[str],
     platform: Platform | str | None,
+    keep_layers: bool = False,
     cache: LayerCache | None = None,
     engine_view: bool = False,
 ) -> ImageFs:
@@ -137,6 +150,7 @@ def _index(
                 )
             blobs.append(blob)
         _store_indexes(cache, blobs)
+        kept = [copy_diff(b.diff, n) for n, b in enumerate(blobs)] if keep_layers else None
         tree = merge([b.diff for b in blobs])
         if engine_view:
             remove_engine_paths(tree)
@@ -149,6 +163,7 @@ def _index(
             diff_ids=list(diff_ids),
             tree=tree,
             owned=spool,
+            layer_diffs=kept,
         )
     except SlimmerError as exc:  # names from the archive may hold any bytes: show them escaped
         shutil.rmtree(spool, ignore_errors=True)

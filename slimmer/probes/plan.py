@@ -277,6 +277,9 @@ def load_probe_file(path: str | Path) -> list[ProbeSpec]:
         raise UsageError(
             f"probe file {path}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
             DOC_HINT) from None
+    except (ValueError, RecursionError) as exc:  # a number too long for int(), deep nesting
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+        raise UsageError(f"probe file {path}: not usable JSON ({reason})", DOC_HINT) from None
     if not isinstance(data, list):
         raise UsageError(f"probe file {path}: must be a JSON list of requests", DOC_HINT)
     return [_probe_entry(entry, f"probe file {path}: entry {i}")
@@ -323,7 +326,7 @@ def _entry_port(value: Any, where: str) -> str:
         return ""
     if type(value) is int:
         return _container_port(value, where)
-    match = re.fullmatch(r"(\d+)(/tcp)?", value) if isinstance(value, str) else None
+    match = re.fullmatch(r"(\d{1,9})(/tcp)?", value) if isinstance(value, str) else None
     if not match:
         raise UsageError(f"{where}: \"port\" must be a number or like \"80/tcp\"", DOC_HINT)
     return _container_port(int(match[1]), where)

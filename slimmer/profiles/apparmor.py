@@ -16,6 +16,9 @@ The rules (documented in docs/profiles.md):
   read rules below it. Failed accesses give no rule (AppArmor is asked only about files that
   exist). stat, access, readlink and chdir are not mediated by file rules and give none.
 - /proc paths of a process (``self``, ``thread-self``, a pid) become ``@{PROC}/@{pid}/...``.
+- Paths are escaped per apparmor.d(5) before any pattern is added (``escape_path``), and every
+  rule's path is quoted: no byte of a file name (newline, quote, comma, ``#``, glob characters,
+  ``@{``, bytes that are not UTF-8) can end the rule, start another, or widen it.
 - Network: one ``network FAMILY TYPE,`` rule per (family, type) seen in socket() calls.
 - Capabilities: inferred from what the target did (``CAPABILITY_RULES``), see infer_capabilities.
 - Docker's default profile's signal, ptrace, /proc and /sys rules (moby
@@ -24,6 +27,7 @@ The rules (documented in docs/profiles.md):
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections import defaultdict
@@ -32,7 +36,8 @@ from slimmer.observation import FileEventKind, Observation, Op
 from slimmer.profiles.kubernetes import resource_name
 
 GLOB_MIN_FILES = 10
-SENSOR_DIR = "/.slimmer"
+# the sensor's directory: /.slimmer-<32 hex digits> (slimmer.observe.SensorLayout), or /.slimmer
+SENSOR_DIR = re.compile(r"^/\.slimmer(?:-[0-9a-f]{32})?(?:/|$)")
 
 # Syscall names whose use exercises a capability (when the caller is not the owner / is root).
 CAPABILITY_RULES: dict[str, frozenset[str]] = {
@@ -122,7 +127,7 @@ def apparmor_profile(obs: Observation, name: str) -> str:
         lines += [f"  capability {cap}," for cap in capabilities]
         lines.append("")
     lines.append("  # files (read r, library mmap m, exec ix, write w, link l)")
-    lines += [f"  {_quote(path)} {perms}," for path, perms in file_rules(obs)]
+    lines += [f'  "{path}" {perms},' for path, perms in file_rules(obs)]
     lines += ["", _DOCKER_RULES.format(name=profile).rstrip("\n"), "}"]
     return "\n".join(lines) + "\n"
 
@@ -162,7 +167,8 @@ def infer_capabilities(obs: Observation) -> list[str]:
 
 
 def file_rules(obs: Observation) -> list[tuple[str, str]]:
-    """(path pattern, permissions) pairs, sorted by path."""
+    """(path pattern, permissions) pairs, sorted by path; the patterns are escaped
+    (``escape_path``) and go between double quotes."""
     perms: dict[str, set[str]] = defaultdict(set)
     for event in obs.files:
         path = _normal(event.path)
@@ -246,10 +252,11 @@ _PROC_THREAD = re.compile(r"^/proc/thread-self(?=/|$)")
 
 
 def _normal(path: str) -> str | None:
-    """The rule path for an observed path; None for paths that get no rule."""
-    if not path.startswith("/") or path == SENSOR_DIR or path.startswith(SENSOR_DIR + "/"):
+    """The rule pattern (escaped) for an observed path; None for paths that get no rule."""
+    if not path.startswith("/") or SENSOR_DIR.match(path):
         return None
-    path = posixpath.normpath(path)  # AppArmor sees resolved paths; fold ".." the usual way
+    # AppArmor sees resolved paths; fold ".." the usual way, then escape every literal byte
+    path = escape_path(posixpath.normpath(path))
     path = _PROC_TASK.sub("/proc/@{pid}/task/@{tid}", path)
     path = _PROC_THREAD.sub("/proc/@{pid}/task/@{tid}", path)
     path = _PROC_PID.sub("/proc/@{pid}", path)
@@ -259,17 +266,20 @@ def _normal(path: str) -> str | None:
     return path
 
 
-_SPECIAL = re.compile(r'([*?\[\]{}^\\"])')
-_VARIABLE = re.compile(r"(@\{[a-zA-Z]+\}|/\*\*$|\[0-9\]\*$|\{,/\}$)")
+# glob, alternation, variable, quoting, comment and rule-separator characters
+_BACKSLASHED = frozenset(b'"\\@*?[]{}^,#')
 
 
-def _quote(path: str) -> str:
-    """Escape glob characters of literal path parts; quote paths with spaces or odd bytes."""
-    parts = _VARIABLE.split(path)
-    literal = "".join(part for part in parts if not _VARIABLE.fullmatch(part))
-    escaped = "".join(
-        part if _VARIABLE.fullmatch(part) else _SPECIAL.sub(r"\\\1", part) for part in parts
-    )
-    if re.search(r"[\s#,]|[^\x21-\x7e]", literal):
-        return f'"{escaped}"'
-    return escaped
+def escape_path(path: str) -> str:
+    """A literal path as an AppArmor path expression for a quoted rule (apparmor.d(5)):
+    ``\\`` before the characters that have a meaning, ``\\ooo`` (octal) for control bytes,
+    DEL and every byte above 0x7e (so names that are not UTF-8 keep their exact bytes)."""
+    out = []
+    for byte in os.fsencode(path):
+        if byte < 0x20 or byte >= 0x7F:
+            out.append(f"\\{byte:03o}")
+        elif byte in _BACKSLASHED:
+            out.append("\\" + chr(byte))
+        else:
+            out.append(chr(byte))
+    return "".join(out)

@@ -1,73 +1,99 @@
-"""The syscall names Docker's default seccomp profile allows: the yardstick for our allow lists.
+"""Docker's default seccomp profile: the yardstick for generated profiles, and the source of the
+sensor's own filter (``sensors/gen_default_seccomp.py``).
 
-Source: moby/moby, profiles/seccomp/default.json at commit
-00f3d189e420d485e42d15fe494f96d272284e0e. ``ALLOW`` is its first, unconditional rule; the
-conditional rules that apply to a container with Docker's default capabilities are folded in by
-``docker_default_names`` (names whose rule restricts arguments count as allowed). Also the
-candidate list for ``find_missing_syscalls``: a syscall a working image needs is almost always one
-of these.
+The profiles are kept verbatim in ``slimmer/profiles/data/``:
+
+- ``moby-profiles-seccomp-v0.2.3.json``: ``github.com/moby/profiles/seccomp`` v0.2.3
+  (``default.json``, as vendored by moby/moby at b985e2313a8676e18072b442911fc8f64f17d440):
+  Docker 28.2 and later, and the same capability- and argument-dependent rules as Docker 23.0.7 /
+  24.0.3 and later. ``CURRENT``: generated profiles are never weaker than it.
+- ``docker-20.10.24.json``: moby v20.10.24 ``profiles/seccomp/default.json``, what Docker 20.10
+  (Debian 12's docker.io) applies.
+
+Which one an engine applies is chosen from its version by ``profile_for_engine``.
 """
 
 from __future__ import annotations
 
-_ALLOW_TEXT = """
-accept accept4 access adjtimex alarm bind brk capget capset chdir chmod chown chown32
-clock_adjtime clock_adjtime64 clock_getres clock_getres_time64 clock_gettime clock_gettime64
-clock_nanosleep clock_nanosleep_time64 close close_range connect copy_file_range creat dup dup2
-dup3 epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_pwait2 epoll_wait
-epoll_wait_old eventfd eventfd2 execve execveat exit exit_group faccessat faccessat2 fadvise64
-fadvise64_64 fallocate fanotify_mark fchdir fchmod fchmodat fchown fchown32 fchownat fcntl
-fcntl64 fdatasync fgetxattr flistxattr flock fork fremovexattr fsetxattr fstat fstat64
-fstatat64 fstatfs fstatfs64 fsync ftruncate ftruncate64 futex futex_time64 futex_waitv
-futimesat getcpu getcwd getdents getdents64 getegid getegid32 geteuid geteuid32 getgid getgid32
-getgroups getgroups32 getitimer getpeername getpgid getpgrp getpid getppid getpriority getrandom
-getresgid getresgid32 getresuid getresuid32 getrlimit get_robust_list getrusage getsid
-getsockname getsockopt get_thread_area gettid gettimeofday getuid getuid32 getxattr
-inotify_add_watch inotify_init inotify_init1 inotify_rm_watch io_cancel ioctl io_destroy
-io_getevents io_pgetevents io_pgetevents_time64 ioprio_get ioprio_set io_setup io_submit
-io_uring_enter io_uring_register io_uring_setup ipc kill landlock_add_rule
-landlock_create_ruleset landlock_restrict_self lchown lchown32 lgetxattr link linkat listen
-listxattr llistxattr _llseek lremovexattr lseek lsetxattr lstat lstat64 madvise membarrier
-memfd_create memfd_secret mincore mkdir mkdirat mknod mknodat mlock mlock2 mlockall mmap mmap2
-mprotect mq_getsetattr mq_notify mq_open mq_timedreceive mq_timedreceive_time64 mq_timedsend
-mq_timedsend_time64 mq_unlink mremap msgctl msgget msgrcv msgsnd msync munlock munlockall munmap
-name_to_handle_at nanosleep newfstatat _newselect open openat openat2 pause pidfd_open
-pidfd_send_signal pipe pipe2 pkey_alloc pkey_free pkey_mprotect poll ppoll ppoll_time64 prctl
-pread64 preadv preadv2 prlimit64 process_mrelease pselect6 pselect6_time64 pwrite64 pwritev
-pwritev2 read readahead readlink readlinkat readv recv recvfrom recvmmsg recvmmsg_time64 recvmsg
-remap_file_pages removexattr rename renameat renameat2 restart_syscall rmdir rseq rt_sigaction
-rt_sigpending rt_sigprocmask rt_sigqueueinfo rt_sigreturn rt_sigsuspend rt_sigtimedwait
-rt_sigtimedwait_time64 rt_tgsigqueueinfo sched_getaffinity sched_getattr sched_getparam
-sched_get_priority_max sched_get_priority_min sched_getscheduler sched_rr_get_interval
-sched_rr_get_interval_time64 sched_setaffinity sched_setattr sched_setparam sched_setscheduler
-sched_yield seccomp select semctl semget semop semtimedop semtimedop_time64 send sendfile
-sendfile64 sendmmsg sendmsg sendto setfsgid setfsgid32 setfsuid setfsuid32 setgid setgid32
-setgroups setgroups32 setitimer setpgid setpriority setregid setregid32 setresgid setresgid32
-setresuid setresuid32 setreuid setreuid32 setrlimit set_robust_list setsid setsockopt
-set_thread_area set_tid_address setuid setuid32 setxattr shmat shmctl shmdt shmget shutdown
-sigaltstack signalfd signalfd4 sigprocmask sigreturn socketcall socketpair splice stat stat64
-statfs statfs64 statx symlink symlinkat sync sync_file_range syncfs sysinfo tee tgkill time
-timer_create timer_delete timer_getoverrun timer_gettime timer_gettime64 timer_settime
-timer_settime64 timerfd_create timerfd_gettime timerfd_gettime64 timerfd_settime
-timerfd_settime64 times tkill truncate truncate64 ugetrlimit umask uname unlink unlinkat utime
-utimensat utimensat_time64 utimes vfork vmsplice wait4 waitid waitpid write writev
-"""
-ALLOW = frozenset(_ALLOW_TEXT.split())
+import json
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-# Conditional rules of the same file that hold for a default container (kernel >= 4.8, no
-# extra capabilities), per architecture; some restrict arguments (socket, personality, clone).
-_CONDITIONAL_ALL = frozenset({
-    "process_vm_readv", "process_vm_writev", "ptrace", "socket", "personality", "clone",
+from slimmer.profiles.evaluate import Filter, specialize
+from slimmer.sensor.syscalls import ARCH_ABIS, syscall_table
+
+DATA = Path(__file__).resolve().parent / "data"
+CURRENT = "moby-profiles-seccomp-v0.2.3"
+DOCKER_20_10 = "docker-20.10.24"
+PROFILES = (CURRENT, DOCKER_20_10)
+
+# The capabilities Docker gives a container by default (moby oci/caps/defaults.go).
+DOCKER_DEFAULT_CAPS = frozenset({
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 })
-_CONDITIONAL_ARCH = {
-    "x86_64": frozenset({"arch_prctl", "modify_ldt"}),
-    "aarch64": frozenset({
-        "arm_fadvise64_64", "arm_sync_file_range", "sync_file_range2", "breakpoint",
-        "cacheflush", "set_tls",
-    }),
-}
 
 
+def container_caps(cap_add: Iterable[str] = ()) -> frozenset[str]:
+    """A container's capabilities: Docker's default set plus ``cap_add`` (``NET_ADMIN`` or
+    ``CAP_NET_ADMIN``)."""
+    return DOCKER_DEFAULT_CAPS | {f"CAP_{c.upper().removeprefix('CAP_')}" for c in cap_add}
+
+
+@cache
+def load_default(profile_id: str = CURRENT) -> dict[str, Any]:
+    """One of the kept default profiles, as JSON."""
+    if profile_id not in PROFILES:
+        raise ValueError(f"unknown default profile {profile_id!r} (known: {', '.join(PROFILES)})")
+    return json.loads((DATA / f"{profile_id}.json").read_text())
+
+
+@cache
+def default_filter(
+    arch: str, caps: frozenset[str] = DOCKER_DEFAULT_CAPS, profile_id: str = CURRENT
+) -> Filter:
+    """The default profile as it applies to a container of ``arch`` with ``caps`` on a current
+    kernel."""
+    return specialize(load_default(profile_id), arch, caps)
+
+
+@cache
 def docker_default_names(arch: str) -> frozenset[str]:
-    """Every syscall name Docker's default profile allows (with or without argument filters)."""
-    return ALLOW | _CONDITIONAL_ALL | _CONDITIONAL_ARCH.get(arch, frozenset())
+    """Every syscall name the current default profile allows (always, or for some arguments)
+    to a container of ``arch`` with Docker's default capabilities, on any ABI of ``arch``."""
+    return default_filter(arch).allowed_names()
+
+
+def docker_default_count(arch: str) -> int:
+    """How many syscalls of ``arch``'s native ABI the default allows to such a container: the
+    figure generated profiles are compared with."""
+    return len(docker_default_names(arch) & native_names(arch))
+
+
+@cache
+def native_names(arch: str) -> frozenset[str]:
+    """The syscall names of ``arch``'s native ABI (x86_64 for x86_64, aarch64 for aarch64)."""
+    return frozenset(syscall_table(ARCH_ABIS[arch][0]).values())
+
+
+def profile_for_engine(version: dict[str, Any]) -> str:
+    """The default profile an engine applies, from its ``/version`` answer.
+
+    Docker 20.10 and 23.0.0-23.0.6 / 24.0.0-24.0.2 get the 20.10 profile (for those 23/24
+    releases it is stricter only for process_vm_readv/process_vm_writev); every later Docker,
+    and other engines, the current one.
+    """
+    components = version.get("Components") or []
+    if any("podman" in str(c.get("Name", "")).lower() for c in components if isinstance(c, dict)):
+        return CURRENT
+    found = re.match(r"(\d+)\.(\d+)\.(\d+)", str(version.get("Version", "")))
+    if not found:
+        return CURRENT
+    release = tuple(int(part) for part in found.groups())
+    if release < (23, 0, 7) or (24, 0, 0) <= release < (24, 0, 3):
+        return DOCKER_20_10
+    return CURRENT

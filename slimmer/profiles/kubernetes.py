@@ -15,7 +15,8 @@ def resource_name(name: str) -> str:
 
 
 def seccomp_profile_resource(profile: dict, name: str) -> str:
-    """YAML text of a SeccompProfile holding ``profile`` (a dict from ``seccomp_profile``).
+    """YAML text of a SeccompProfile holding ``profile`` (a dict from ``seccomp_profile``):
+    every rule with its argument comparisons and errnoRet.
 
     SPO's spec has no defaultErrnoRet: runtimes answer SCMP_ACT_ERRNO with EPERM by default.
     """
@@ -33,10 +34,26 @@ def seccomp_profile_resource(profile: dict, name: str) -> str:
         "  syscalls:",
     ]
     for rule in profile["syscalls"]:
-        lines.append(f"  - action: {_scalar(rule['action'])}")
-        lines.append("    names:")
-        lines.extend(f"    - {_scalar(n)}" for n in rule["names"])
+        lines += _rule_lines(rule)
     return "\n".join(lines) + "\n"
+
+
+def _rule_lines(rule: dict) -> list[str]:
+    """One syscalls entry: action, names, and the errnoRet and argument comparisons it has."""
+    lines = [f"  - action: {_scalar(rule['action'])}"]
+    if "errnoRet" in rule:
+        lines.append(f"    errnoRet: {int(rule['errnoRet'])}")
+    lines.append("    names:")
+    lines.extend(f"    - {_scalar(n)}" for n in rule["names"])
+    if rule.get("args"):
+        lines.append("    args:")
+        for arg in rule["args"]:
+            lines.append(f"    - index: {int(arg['index'])}")
+            lines.append(f"      value: {int(arg['value'])}")
+            if "valueTwo" in arg:
+                lines.append(f"      valueTwo: {int(arg['valueTwo'])}")
+            lines.append(f"      op: {_scalar(arg['op'])}")
+    return lines
 
 
 def _scalar(value: str) -> str:

@@ -1,4 +1,9 @@
-"""Read the sensor's report (format: sensors/REPORT.md) into an Observation."""
+"""Read the sensor's report (format: sensors/REPORT.md) into an Observation.
+
+The report is untrusted input in one respect: fields that become keys or paths on the host are
+checked against known sets (ABIs, ops, counter names) and numbers against their ranges; anything
+else gives a SensorError.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,10 @@ from slimmer.observation import (
     PathAccess,
     SocketUse,
 )
-from slimmer.sensor.syscalls import ARCH_ABIS, syscall_name
+from slimmer.sensor.syscalls import ABIS, ARCH_ABIS, syscall_name
 
 MAGIC = "slimmer-sensor-report"
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (2,)
 _HINT = "the report is damaged or from another sensor version: rebuild the sensor (`make sensor`)"
 
 FAMILIES = {
@@ -34,6 +39,10 @@ SOCKET_TYPES = {1: "stream", 2: "dgram", 3: "raw", 4: "rdm", 5: "seqpacket", 6: 
                 10: "packet"}
 _FILE_KINDS = {"o": FileEventKind.OPEN, "a": FileEventKind.ACCESS, "x": FileEventKind.EXEC}
 _ESCAPE = re.compile(rb"\\(x[0-9a-f]{2}|-)")
+_UNESCAPED = {b"-": b"", **{b"x%02x" % n: bytes([n]) for n in range(256)}}
+_COUNTER_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_MAX_COUNT = (1 << 63) - 1
+_MAX_PORT = 65535
 
 
 def unescape(field: bytes) -> str:
@@ -42,8 +51,9 @@ def unescape(field: bytes) -> str:
     Paths may hold any bytes: those that are not UTF-8 come back as surrogate escapes
     (``os.fsencode`` restores the original bytes).
     """
-    raw = _ESCAPE.sub(lambda m: b"" if m.group(1) == b"-" else bytes([int(m.group(1)[1:], 16)]),
-                      field)
+    if b"\\" not in field:
+        return field.decode("utf-8", "surrogateescape")
+    raw = _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], field)
     return raw.decode("utf-8", "surrogateescape")
 
 
@@ -54,10 +64,10 @@ def read_report(data: bytes) -> Observation:
         lines.pop()
     if not lines or not lines[0].startswith(MAGIC.encode() + b" "):
         raise SensorError("this is not a slimmer sensor report", _HINT)
-    try:
-        version = int(lines[0].split()[1])
-    except (IndexError, ValueError):
-        raise SensorError("the sensor report has no valid version", _HINT) from None
+    header = lines[0].split(b" ")
+    if len(header) != 2 or not re.fullmatch(rb"[0-9]{1,9}", header[1]):
+        raise SensorError("the sensor report has no valid version", _HINT)
+    version = int(header[1])
     if version not in SUPPORTED_VERSIONS:
         raise SensorError(
             f"sensor report version {version} is not supported (this slimmer reads "
@@ -80,11 +90,21 @@ def read_report(data: bytes) -> Observation:
                 _HINT,
             ) from None
     if obs.arch not in ARCH_ABIS:
-        raise SensorError(f"sensor report names an unknown architecture {obs.arch!r}", _HINT)
+        raise SensorError(
+            f"sensor report names an unknown architecture {obs.arch[:40]!r}", _HINT
+        )
+    if not obs.default_seccomp:
+        raise SensorError("the sensor report does not say which seccomp profile the target "
+                          "ran under (no default-seccomp record)", _HINT)
+    foreign = sorted(set(obs.syscalls) - set(ARCH_ABIS[obs.arch]))
+    if foreign:
+        raise SensorError(
+            f"sensor report of a {obs.arch} sensor names ABI {foreign[0]!r}", _HINT
+        )
     obs.paths.sort(key=lambda a: (a.path, a.op.value, a.errno))
     obs.files.sort(key=lambda e: e.path)
     obs.sockets.sort(key=lambda s: (s.family, s.type))
-    obs.bind_ports.sort()
+    obs.bind_ports = sorted(set(obs.bind_ports))
     obs.warnings += _counter_warnings(obs.counters)
     return obs
 
@@ -102,8 +122,25 @@ def _counter_warnings(counters: dict[str, int]) -> list[str]:
     return [text.format(n=counters[name]) for name, text in _LOSSES.items() if counters.get(name)]
 
 
+def _number(field: bytes, low: int = 0, high: int = _MAX_COUNT) -> int:
+    """A decimal field within [low, high] (ValueError otherwise)."""
+    if not re.fullmatch(rb"-?[0-9]{1,20}", field):
+        raise ValueError(f"not a number: {field[:40]!r}")
+    value = int(field)
+    if not low <= value <= high:
+        raise ValueError(f"{value} is out of range")
+    return value
+
+
+def _abi(field: bytes) -> str:
+    abi = field.decode("ascii")
+    if abi not in ABIS:
+        raise ValueError(f"unknown ABI {abi[:40]!r}")
+    return abi
+
+
 def _arch(obs: Observation, f: list[bytes]) -> None:
-    obs.arch = f[0].decode()
+    obs.arch = f[0].decode("ascii")
 
 
 def _fanotify(obs: Observation, f: list[bytes]) -> None:
@@ -114,13 +151,25 @@ def _ptrace(obs: Observation, f: list[bytes]) -> None:
     obs.ptrace_mode = unescape(f[0])
 
 
+def _default_seccomp(obs: Observation, f: list[bytes]) -> None:
+    obs.default_seccomp = unescape(f[0])
+    if obs.default_seccomp.startswith("off"):
+        obs.warnings.append(
+            f"the target ran without Docker's default seccomp profile for its own capabilities "
+            f"({obs.default_seccomp}): it may have made syscalls a plain `docker run` denies"
+        )
+
+
 def _target_exit(obs: Observation, f: list[bytes]) -> None:
-    code = int(f[0])
+    code = _number(f[0], -1, 255 + 128)
     obs.target_exit = code if code >= 0 else None
 
 
 def _counter(obs: Observation, f: list[bytes]) -> None:
-    obs.counters[f[0].decode()] = int(f[1])
+    name = f[0].decode("ascii")
+    if not _COUNTER_NAME.fullmatch(name):
+        raise ValueError(f"bad counter name {name[:40]!r}")
+    obs.counters[name] = _number(f[1])
 
 
 def _warning(obs: Observation, f: list[bytes]) -> None:
@@ -128,7 +177,7 @@ def _warning(obs: Observation, f: list[bytes]) -> None:
 
 
 def _syscall_name(obs: Observation, f: list[bytes]) -> str | None:
-    abi, nr = f[0].decode(), int(f[1])
+    abi, nr = _abi(f[0]), _number(f[1], 0, 0xFFFFFFFF)
     name = syscall_name(abi, nr)
     if name is None:
         obs.warnings.append(f"syscall {nr} of ABI {abi} is not in slimmer's tables: ignored")
@@ -137,9 +186,10 @@ def _syscall_name(obs: Observation, f: list[bytes]) -> str | None:
 
 def _syscall(obs: Observation, f: list[bytes]) -> None:
     name = _syscall_name(obs, f)
+    count = _number(f[2])
     if name is not None:
-        calls = obs.syscalls.setdefault(f[0].decode(), {})
-        calls[name] = calls.get(name, 0) + int(f[2])
+        calls = obs.syscalls.setdefault(_abi(f[0]), {})
+        calls[name] = calls.get(name, 0) + count
 
 
 def _allowed(obs: Observation, f: list[bytes]) -> None:
@@ -150,52 +200,55 @@ def _allowed(obs: Observation, f: list[bytes]) -> None:
 
 
 def _path(obs: Observation, f: list[bytes]) -> None:
-    obs.paths.append(
-        PathAccess(path=unescape(f[3]), op=Op(f[0].decode()), errno=int(f[1]), count=int(f[2]))
-    )
+    obs.paths.append(PathAccess(
+        path=unescape(f[3]), op=Op(f[0].decode("ascii")), errno=_number(f[1], 0, 4095),
+        count=_number(f[2]),
+    ))
 
 
 def _file(obs: Observation, f: list[bytes]) -> None:
-    letters = f[0].decode()
+    letters = f[0].decode("ascii")
     obs.files.append(
         FileEvent(
             path=unescape(f[2]),
             kinds=frozenset(_FILE_KINDS[c] for c in letters if c in _FILE_KINDS),
             is_dir="d" in letters,
-            count=int(f[1]),
+            count=_number(f[1]),
         )
     )
 
 
 def _exec(obs: Observation, f: list[bytes]) -> None:
-    argc = int(f[3])
-    argv = tuple(unescape(a) for a in f[4:4 + argc])
-    if len(argv) != argc:
-        raise ValueError(f"exec record announces {argc} arguments, has {len(argv)}")
-    obs.execs.append(ExecRecord(pid=int(f[0]), ppid=int(f[1]), path=unescape(f[2]), argv=argv))
+    argc = _number(f[3])
+    if len(f) - 4 != argc:
+        raise ValueError(f"exec record announces {argc} arguments, has {len(f) - 4}")
+    argv = tuple(unescape(a) for a in f[4:])
+    obs.execs.append(ExecRecord(
+        pid=_number(f[0], 0, 1 << 31), ppid=_number(f[1], 0, 1 << 31), path=unescape(f[2]),
+        argv=argv,
+    ))
 
 
 def _socket(obs: Observation, f: list[bytes]) -> None:
-    family, kind = int(f[0]), int(f[1])
+    family, kind = _number(f[0], -(1 << 31), 1 << 31), _number(f[1], -(1 << 31), 1 << 31)
     obs.sockets.append(
         SocketUse(
             family=FAMILIES.get(family, str(family)),
             type=SOCKET_TYPES.get(kind, str(kind)),
-            count=int(f[2]),
+            count=_number(f[2]),
         )
     )
 
 
 def _bind_port(obs: Observation, f: list[bytes]) -> None:
-    port = int(f[0])
-    if port not in obs.bind_ports:
-        obs.bind_ports.append(port)
+    obs.bind_ports.append(_number(f[0], 0, _MAX_PORT))  # duplicates go at the end
 
 
 _HANDLERS: dict[str, Callable[[Observation, list[bytes]], None]] = {
     "arch": _arch,
     "fanotify": _fanotify,
     "ptrace": _ptrace,
+    "default-seccomp": _default_seccomp,
     "target-exit": _target_exit,
     "counter": _counter,
     "warning": _warning,

@@ -16,6 +16,7 @@ from slimmer.observation import (
 from slimmer.profiles.apparmor import (
     GLOB_MIN_FILES,
     apparmor_profile,
+    escape_path,
     file_rules,
     infer_capabilities,
     network_rules,
@@ -36,6 +37,7 @@ def _web_server() -> Observation:
         *(FileEvent(f"/usr/lib/python3.11/mod{i}.py", OPEN) for i in range(GLOB_MIN_FILES)),
         FileEvent("/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so", OPEN),
         FileEvent("/.slimmer/sensor", EXEC),
+        FileEvent("/.slimmer-0123456789abcdef0123456789abcdef/sensor", EXEC),
     ]
     paths = [
         PathAccess("/run/nginx.pid", Op.OPEN_CREATE),
@@ -150,3 +152,46 @@ def test_never_globs_the_root_or_proc() -> None:
     rules = dict(file_rules(Observation(arch="x86_64", files=files, paths=paths)))
     assert "/**" not in rules and "@{PROC}/@{pid}/**" not in rules
     assert len(rules) == 2 * GLOB_MIN_FILES
+
+
+# names a hostile image or target can give its files: each must stay one rule for that path
+ODD_NAMES = [
+    "a\nb r,\n  /etc/shadow rw",  # a newline that would start a rule of its own
+    'q"uote /etc/shadow',
+    "x, /etc/shadow rw",
+    "#not-a-comment",
+    "@{HOME}",
+    "**",
+    "[0-9]*",
+    "{,/}",
+    "non-utf8-\udcff\udcfe",
+    "sp ace\ttab",
+    "back\\slash^caret}",
+    "é",
+]
+
+
+def test_odd_names_cannot_start_or_widen_a_rule(tmp_path: Path, apparmor_parser: str) -> None:
+    files = [FileEvent(f"/srv/{i}/{name}", OPEN) for i, name in enumerate(ODD_NAMES)]
+    paths = [PathAccess(f"/srv/w{i}/{name}", Op.OPEN_WRITE) for i, name in enumerate(ODD_NAMES)]
+    text = apparmor_profile(Observation(arch="x86_64", files=files, paths=paths), "odd")
+    assert "/etc/shadow" not in [line.split()[0] for line in text.splitlines() if line.strip()]
+    result = subprocess.run([apparmor_parser, "-Q", "-K", "--dump=rule-exprs", "/dev/stdin"],
+                            input=text.encode(), capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    dump = (result.stdout + result.stderr).decode(errors="replace")
+    rules = [line for line in dump.splitlines() if line.startswith("rule: ")]
+    for i in range(len(ODD_NAMES)):
+        for directory in (f"/srv/{i}/", f"/srv/w{i}/"):
+            mine = [rule for rule in rules if rule.startswith(f"rule: {directory}")]
+            assert len(mine) == 1, (directory, mine)
+            assert "**" not in mine[0].replace("\\*\\*", "") and "[0-9]" not in mine[0]
+    assert not [rule for rule in rules if rule.startswith("rule: /etc/shadow")]
+    assert not [rule for rule in rules if rule.startswith("rule: /srv/{")]
+
+
+def test_escape_path() -> None:
+    assert escape_path("/usr/lib/libc.so.6") == "/usr/lib/libc.so.6"
+    assert escape_path("/a b/c\n\"d\"/@{HOME}/**") == '/a b/c\\012\\"d\\"/\\@\\{HOME\\}/\\*\\*'
+    assert escape_path("/x,y#z[1]?^") == "/x\\,y\\#z\\[1\\]\\?\\^"
+    assert escape_path("/\udcff\u00e9\x7f") == "/\\377\\303\\251\\177"

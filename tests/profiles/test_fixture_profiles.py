@@ -1,5 +1,6 @@
 """Acceptance: every fixture image works under its generated seccomp.json, original and slim;
-every AppArmor profile compiles; nginx's allow list is under half of Docker's default list.
+every seccomp.json is never weaker than Docker's default profile, argument by argument; every
+AppArmor profile compiles; nginx's allow list is under half of Docker's default list.
 
 Observation, profiles and verification all go through the real pipeline (`slimmer profile`,
 `slimmer build`), with the real sensor.
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import all_recipes
-from slimmer.profiles.docker_default import docker_default_names
+from slimmer.profiles.docker_default import default_filter, docker_default_names
+from slimmer.profiles.evaluate import specialize, weaker_points
 from slimmer.profiles.libseccomp_names import KNOWN
 from tests.profiles.pipeline import profile_of, slimmer
 
@@ -46,6 +48,9 @@ def test_original_under_its_profiles(
     names = _allowed(out)
     assert set(names) <= KNOWN["x86_64"]
     assert len(names) < len(docker_default_names("x86_64"))
+    default = default_filter("x86_64")
+    generated = specialize(json.loads((out / "seccomp.json").read_text()), "x86_64", frozenset())
+    assert weaker_points(generated, default, KNOWN["x86_64"] | default.names) == []
     for artifact in ("seccomp-log.json", "seccomp-profile.yaml", "apparmor.profile"):
         assert (out / artifact).is_file(), artifact
     assert all(f"    - {n}\n" in (out / "seccomp-profile.yaml").read_text() for n in names)

@@ -37,3 +37,32 @@ def test_names_are_valid_object_names() -> None:
     assert resource_name("slimmer-My_App:1.2") == "slimmer-my-app-1.2"
     assert resource_name("///") == "slimmer"
     assert len(resource_name("x" * 300)) == 63
+
+
+def test_argument_conditions_and_errnos_are_kept() -> None:
+    profile = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [
+            {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 2114060288, "valueTwo": 0,
+                       "op": "SCMP_CMP_MASKED_EQ"}]},
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+        ],
+    }
+    text = seccomp_profile_resource(profile, "x")
+    assert text.endswith(
+        "  - action: SCMP_ACT_ALLOW\n"
+        "    names:\n"
+        "    - clone\n"
+        "    args:\n"
+        "    - index: 0\n"
+        "      value: 2114060288\n"
+        "      valueTwo: 0\n"
+        "      op: SCMP_CMP_MASKED_EQ\n"
+        "  - action: SCMP_ACT_ERRNO\n"
+        "    errnoRet: 38\n"
+        "    names:\n"
+        "    - clone3\n"
+    )

@@ -5,30 +5,17 @@
  *   decode ABI NAME A0..A5        decoded path arguments: "dirfd addr op" per path
  *   join BASE REL                 lexical join
  *   user SPEC PASSWD GROUP        resolved user from file contents
- *   esc TEXT                      report escaping */
+ *   esc TEXT                      report escaping
+ *   verify DUID DGID DGROUP       user_verify for this process's own ids, the uid, gid and an
+ *                                 extra group shifted by the given deltas: "ok" or "mismatch" */
 #include "sensor.h"
-#include "syscalls_gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define N(t) (sizeof(t) / sizeof((t)[0]))
-#ifdef DRIVER_AARCH64
-const char *const native_arch = "aarch64";
-const struct abi_info abis[ABI_COUNT] = {
-	[ABI_NATIVE] = {"aarch64", 0xC00000B7u, 8, sc_aarch64, N(sc_aarch64)},
-	[ABI_COMPAT] = {"arm", 0x40000028u, 4, sc_arm, N(sc_arm)},
-	[ABI_X32] = {"none", 0, 0, 0, 0},
-};
-#else
-const char *const native_arch = "x86_64";
-const struct abi_info abis[ABI_COUNT] = {
-	[ABI_NATIVE] = {"x86_64", 0xC000003Eu, 8, sc_x86_64, N(sc_x86_64)},
-	[ABI_COMPAT] = {"i386", 0x40000003u, 4, sc_i386, N(sc_i386)},
-	[ABI_X32] = {"x32", 0xC000003Eu, 4, sc_x32, N(sc_x32)},
-};
-#endif
+#include "driver_abis.h"
 
 static const char *const kind_names[K_COUNT] = {
 	"none", "open", "openat", "openat2", "creat", "stat", "lstat", "fstatat", "statx",
@@ -95,6 +82,16 @@ int main(int argc, char **argv)
 		for (int i = 0; i < u.ngroups; i++)
 			printf(" %u", (unsigned)u.groups[i]);
 		printf("\n");
+		return 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "verify") == 0) {
+		static struct user_spec u;
+		u.uid = getuid() + (uid_t)atoi(argv[2]);
+		u.gid = getgid() + (gid_t)atoi(argv[3]);
+		u.ngroups = getgroups(MAX_GROUPS, u.groups);
+		if (atoi(argv[4]))
+			u.groups[u.ngroups++] = 123456;
+		printf("%s\n", user_verify(&u) == 0 ? "ok" : "mismatch");
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "esc") == 0) {

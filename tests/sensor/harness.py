@@ -1,10 +1,10 @@
 """A profiling container as the orchestrator makes it: user 0:0, SYS_ADMIN added, the sensor
-injected through the archive API as the entrypoint, the target command after ``--``."""
+injected through the archive API into a directory drawn per run, as the entrypoint (with the
+report path and the engine's default seccomp profile, ``slimmer.observe.sensor_command``), the
+target command after ``--``; the report read back as the pipeline reads it."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,11 +12,9 @@ from types import TracebackType
 
 from slimmer.engine import Engine
 from slimmer.observation import Observation
+from slimmer.observe import MAX_REPORT, SensorLayout, sensor_command
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
-
-SENSOR = "/.slimmer/sensor"
-REPORT = "/.slimmer/report"
 
 
 @dataclass
@@ -25,6 +23,7 @@ class Run:
     logs: bytes
     report: bytes
     obs: Observation
+    stdout: bytes = b""
 
 
 class SensorContainer:
@@ -42,16 +41,16 @@ class SensorContainer:
         self.session = f"sensortest-{uuid.uuid4().hex[:12]}"
         self.spec = (image, argv, options, cap_add)
         self.container = ""
+        self.layout = SensorLayout.new()
 
     def __enter__(self) -> SensorContainer:
         image, argv, options, cap_add = self.spec
         try:
+            entrypoint = [*sensor_command(self.layout, self.engine, *options), "--"]
             self.container = create(
-                self.engine, image, self.session, [SENSOR, *options, "--"], argv, "0:0", cap_add
+                self.engine, image, self.session, entrypoint, argv, "0:0", cap_add
             )
-            self.engine.put_file(
-                self.container, "/", SENSOR.lstrip("/"), sensor_binary("x86_64"), 0o755
-            )
+            self.layout.install(self.engine, self.container, sensor_binary("x86_64"))
             self.engine.start(self.container)
         except BaseException:
             self.engine.remove_session(self.session)
@@ -76,14 +75,9 @@ class SensorContainer:
         code = self.engine.wait(self.container, timeout=timeout)
         assert code is not None, "the profiling container did not exit in time"
         logs = self.engine.logs(self.container)
-        stream = b"".join(self.engine.get_archive(self.container, REPORT))
-        with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
-            member = tar.next()
-            assert member is not None
-            handle = tar.extractfile(member)
-            assert handle is not None
-            report = handle.read()
-        return Run(exit_code=code, logs=logs, report=report, obs=read_report(report))
+        report = self.engine.read_file(self.container, self.layout.report, MAX_REPORT)
+        return Run(exit_code=code, logs=logs, report=report, obs=read_report(report),
+                   stdout=self.engine.stdout(self.container))
 
 
 def create(

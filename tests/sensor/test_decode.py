@@ -22,7 +22,7 @@ def _build(tmp: Path, arch: str) -> Path:
     command = [compiler, "-O1", "-Wall", "-Wextra", "-Werror", "-DSENSOR_ALL_TABLES",
                f"-I{SRC}", "-o", str(out), str(Path(__file__).with_name("decode_driver.c"))]
     if arch == "aarch64":
-        command.insert(1, "-DDRIVER_AARCH64")
+        command[1:1] = ["-DDRIVER_AARCH64", "-DSENSOR_TABLES_AARCH64"]
     subprocess.run(command + [str(SRC / name) for name in SHARED], check=True)
     return out
 
@@ -145,8 +145,14 @@ PASSWD = (
     "# a comment\n"
     "alice:x:1500:1500::/home/alice:/bin/sh\n"
     "bob:x:1501:1501::/nonexistent:/bin/sh\n"
+    "huge:x:4294967295:0::/:/bin/sh\n"
+    "hugegid:x:1502:2147483648::/:/bin/sh\n"
 )
-GROUP = "root:x:0:\nalice:x:1500:alice\ngrpa:x:2000:alice,bob\ngrpb:x:2001:bob,alice\n"
+GROUP = (
+    "root:x:0:\nalice:x:1500:alice\ngrpa:x:2000:alice,bob\ngrpb:x:2001:bob,alice\n"
+    "biggrp:x:3000000000:bob\n"
+)
+RANGE = "error uids and gids must be in range 0-2147483647"
 
 
 @pytest.mark.parametrize(
@@ -159,7 +165,15 @@ GROUP = "root:x:0:\nalice:x:1500:alice\ngrpa:x:2000:alice,bob\ngrpb:x:2001:bob,a
         ("1234:5678", "1234 5678 / 5678"),
         ("alice:grpb", "1500 2001 /home/alice 2001"),
         ("alice:4242", "1500 4242 /home/alice 4242"),
-        ("bob", "1501 1501 /nonexistent 1501 2000 2001"),
+        ("bob", "1501 1501 /nonexistent 1501 2000 2001 3000000000"),
+        # runc's limit: setresuid(-1, ...) would change nothing and leave the target root
+        ("4294967295", RANGE),
+        ("2147483648", RANGE),
+        ("2147483647", "2147483647 0 / 0"),
+        ("0:4294967295", RANGE),
+        ("huge", RANGE),
+        ("hugegid", RANGE),
+        ("bob:biggrp", RANGE),
         ("nosuch", "error unable to find user nosuch: no matching entries in passwd file"),
         ("alice:nogrp", "error unable to find group nogrp: no matching entries in group file"),
     ],
@@ -171,3 +185,11 @@ def test_user_resolution(driver, spec, expected):
 def test_escaping(driver):
     assert driver("esc", "a b\\c\tü") == "a\\x20b\\x5cc\\x09\\xc3\\xbc"
     assert driver("esc", "") == "\\-"
+
+
+def test_ids_are_verified_after_the_switch(driver):
+    """user_verify: real, effective and saved uid and gid and the groups must be the user's."""
+    assert driver("verify", "0", "0", "0") == "ok"
+    assert driver("verify", "1", "0", "0") == "mismatch"
+    assert driver("verify", "0", "1", "0") == "mismatch"
+    assert driver("verify", "0", "0", "1") == "mismatch"

@@ -10,10 +10,11 @@ from slimmer.errors import SensorError
 from slimmer.observation import ExecRecord, FileEventKind, Op, PathAccess, SocketUse
 from slimmer.sensor.report import read_report, unescape
 
-GOOD = b"""slimmer-sensor-report 1
+GOOD = b"""slimmer-sensor-report 2
 arch x86_64
 fanotify filesystem
 ptrace seccomp
+default-seccomp docker-20.10.24
 target-exit 143
 counter ptrace_stops 12
 counter fan_overflows 0
@@ -46,8 +47,9 @@ end
 def test_reads_every_record():
     obs = read_report(GOOD)
     assert obs.arch == "x86_64"
-    assert obs.format_version == 1
+    assert obs.format_version == 2
     assert (obs.fanotify_mode, obs.ptrace_mode) == ("filesystem", "seccomp")
+    assert obs.default_seccomp == "docker-20.10.24"
     assert obs.target_exit == 143
     assert obs.counters == {"ptrace_stops": 12, "fan_overflows": 0}
     assert obs.syscalls["x86_64"] == {"openat": 3, "read": 5}
@@ -85,12 +87,23 @@ def test_negative_exit_is_unknown():
     [
         (b"", "not a slimmer sensor report"),
         (b"hello\nend\n", "not a slimmer sensor report"),
-        (GOOD.replace(b"report 1", b"report 2"), "version 2 is not supported"),
-        (GOOD.replace(b"report 1", b"report x"), "no valid version"),
+        (GOOD.replace(b"report 2", b"report 1"), "version 1 is not supported"),
+        (GOOD.replace(b"report 2", b"report x"), "no valid version"),
+        (GOOD.replace(b"report 2", b"report " + b"9" * 5000), "no valid version"),
         (GOOD[: GOOD.index(b"socket 2")], "truncated"),
-        (GOOD.replace(b"path open_r 0 3", b"path open_x 0 3"), "line 16 is malformed"),
+        (GOOD.replace(b"path open_r 0 3", b"path open_x 0 3"), "line 17 is malformed"),
         (GOOD.replace(b"exec 7 1 /bin/sh 3", b"exec 7 1 /bin/sh 4"), "malformed"),
         (GOOD.replace(b"arch x86_64", b"arch mips"), "unknown architecture"),
+        # fields that become keys or paths on the host are checked against the known sets
+        (GOOD.replace(b"sys x86_64 257 3", b"sys ../../../../etc/passwd 257 3"), "unknown ABI"),
+        (GOOD.replace(b"sys x86_64 257 3", b"sys aarch64 56 3"), "names ABI 'aarch64'"),
+        (GOOD.replace(b"allowed x86_64 0", b"allowed x86_64/../i386 0"), "unknown ABI"),
+        (GOOD.replace(b"counter ptrace_stops", b"counter ../x"), "bad counter name"),
+        (GOOD.replace(b"bind-port 8080\nbind", b"bind-port 70000\nbind"), "out of range"),
+        (GOOD.replace(b"path stat 2 1", b"path stat 99999 1"), "out of range"),
+        (GOOD.replace(b"sys x86_64 0 5", b"sys x86_64 0 -5"), "out of range"),
+        (GOOD.replace(b"socket 2 1 4", b"socket 2 1 " + b"1" * 5000), "not a number"),
+        (GOOD.replace(b"default-seccomp docker-20.10.24\n", b""), "no default-seccomp"),
     ],
 )
 def test_rejects_bad_reports(data, message):
@@ -112,3 +125,17 @@ def test_counters_that_mean_losses_become_warnings() -> None:
     obs = read_report(report)
     assert any("overflowed 3 times" in w for w in obs.warnings)
     assert not any("overflowed" in w for w in read_report(GOOD).warnings)
+
+
+def test_the_default_seccomp_record() -> None:
+    obs = read_report(GOOD.replace(b"default-seccomp docker-20.10.24",
+                                   b"default-seccomp off:\\x20disabled"))
+    assert obs.default_seccomp == "off: disabled"
+    assert any("plain `docker run` denies" in w for w in obs.warnings)
+    assert not any("docker run" in w for w in read_report(GOOD).warnings)
+
+
+def test_many_distinct_ports_stay_linear() -> None:
+    lines = b"".join(b"bind-port %d\n" % (port % 65536) for port in range(200_000))
+    obs = read_report(GOOD.replace(b"bind-port 8080\n", lines))
+    assert len(obs.bind_ports) == 65536 and obs.bind_ports == sorted(obs.bind_ports)

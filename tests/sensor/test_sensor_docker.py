@@ -191,6 +191,16 @@ def test_unknown_user_fails_like_the_engine(engine, sensorlab):
     assert any("unable to find user nosuchuser" in w for w in run.obs.warnings)
 
 
+@pytest.mark.parametrize("user", ["4294967295", "2147483648", "0:4294967295"])
+def test_ids_above_runc_s_limit_are_refused_like_the_engine(engine, sensorlab, user):
+    """setresuid(-1, -1, -1) changes nothing: without the check USER 4294967295 ran the target
+    as root. The engine refuses these ids; the sensor refuses them too."""
+    run = run_sensor(engine, sensorlab, ["id", "-u"], ("--user", user))
+    assert run.exit_code == 127, run.logs
+    assert b"uids and gids must be in range 0-2147483647" in run.logs
+    assert not run.obs.execs
+
+
 def test_docker_exec_opens_are_seen(engine, sensorlab):
     argv = ["sh", "-c", "echo ready; while :; do sleep 0.2; done"]
     with SensorContainer(engine, sensorlab, argv) as box:
@@ -261,6 +271,9 @@ def test_without_sys_admin_ptrace_alone(engine, sensorlab):
     assert run.obs.ptrace_mode == "syscall"  # no seccomp filter without SYS_ADMIN
     assert EXPECTED - triples(run.obs) == set()
     assert run.obs.files == []
+    # nor the default-profile one (the engine's filter is the target's own then): said so
+    assert run.obs.default_seccomp.startswith("off: seccomp filter unavailable")
+    assert any("default seccomp profile" in w for w in run.obs.warnings)
 
 
 def test_without_ptrace_fanotify_alone(engine, sensorlab):
