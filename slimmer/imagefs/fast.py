@@ -41,6 +41,8 @@ WALK_SECONDS = 600  # a walk taking longer is abandoned (the layers are read ins
 # layers unpacked within this margin before the container's creation could pass for entries
 # the engine changed for it: they count as such (the layers are read instead), never the reverse
 TOUCH_MARGIN_NS = 1_000_000_000
+# what a build reads first (the package inventory): fetched while the target is observed
+PACKAGE_DATABASES = ("/var/lib/dpkg", "/lib/apk/db", "/var/lib/rpm", "/usr/lib/sysimage/rpm")
 
 
 class FastReadUnavailable(Exception):
@@ -172,7 +174,7 @@ def _served(
     spool = Path(tempfile.mkdtemp(prefix="slimmer-imagefs-", dir=workdir))
     try:
         remote = RemoteContents(channel, contents, spool / "contents")
-        return ServedFs(
+        fs = ServedFs(
             config=config_of(info),
             digest=info.id,
             diff_ids=list(info.diff_ids),
@@ -182,6 +184,8 @@ def _served(
             uncertain=walked.uncertain if walked is not None else (),
             owned=spool,
         )
+        fs.prefetch_paths((), PACKAGE_DATABASES)
+        return fs
     except BaseException:
         channel.stream.close()
         shutil.rmtree(spool, ignore_errors=True)

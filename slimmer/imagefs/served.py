@@ -284,10 +284,11 @@ class _RemoteFile(io.RawIOBase):
 class ServedFs(ImageFs):
     """An image's merged tree whose file contents are served by a container (module doc).
 
-    ``hidden`` paths (and what is under them) and ``uncertain`` directories are what the tree
-    cannot know exactly: looking one up is recorded in ``tainted``, and ``inexact(paths)`` says
-    whether writing those paths would need them. An empty ``tainted`` after a build means the
-    tree stood for the image wherever the build looked."""
+    ``hidden`` paths (and what is under them: a mount point) and ``uncertain`` directories (their
+    own entries only) are what the tree cannot know exactly: looking one up is recorded in
+    ``tainted``, and ``inexact(paths)`` says whether writing those paths (and their parents)
+    would need them. An empty ``inexact`` after a build means the tree stood for the image
+    wherever the build looked."""
 
     def __init__(
         self,
@@ -321,11 +322,13 @@ class ServedFs(ImageFs):
     # ---- what the tree cannot know -----------------------------------------------------------
 
     def _unknown(self, path: str) -> bool:
-        """``path`` is or is under a hidden path, or an uncertain directory."""
-        if not self.hidden and not self.uncertain:
+        """``path`` is an uncertain directory, or is or is under a hidden path."""
+        if path in self.uncertain:
+            return True
+        if not self.hidden:
             return False
         while True:
-            if path in self.hidden or path in self.uncertain:
+            if path in self.hidden:
                 return True
             if path == "/":
                 return False
@@ -390,6 +393,14 @@ class ServedFs(ImageFs):
 
     def prefetch(self, entries: Iterable[Entry]) -> None:
         self.contents.prefetch(e.offset for e in entries if e.type in CONTENT_TYPES)
+
+    def prefetch_paths(self, paths: Iterable[str], trees: Iterable[str] = ()) -> None:
+        """Fetch the files ``paths`` resolve to and the files under ``trees`` (looked up
+        without counting as the build's own lookups: nothing is tainted)."""
+        entries = [ImageFs.resolve(self, path).entry for path in paths]
+        for top in trees:
+            entries += ImageFs.walk(self, top)
+        self.prefetch(e for e in entries if e is not None)
 
     def close(self) -> None:
         self.contents.close()

@@ -14,7 +14,7 @@ engine for this container, not taken from a layer:
 - a mount point (a VOLUME, ...) and an entry the engine changed are *hidden*: not in the tree,
   their existence and content unknown; the directories /, /etc (the engine's init layer writes
   into them) are kept with the metadata their copy-up preserved, their times fixed by the
-  rebuild (``engineview.output_entry``);
+  rebuild (``engineview.output_entry``), /etc only when an entry of the image is under it;
 - a directory whose modification and change times are equal to the nanosecond was made by the
   engine for a layer that named a file in it but not the directory itself (an implied parent):
   the layers' reader gives it mode 0755, root, time 0, and so does this one; any other such
@@ -291,4 +291,15 @@ def read_walk(readline: Callable[[int], bytes], touched_after_ns: int) -> Walked
         handler(fields)
     if "/" not in builder.tree.entries:
         raise WalkError("the walk has no root")
+    _masked_without_content(builder.walked)
     return builder.walked
+
+
+def _masked_without_content(walked: Walked) -> None:
+    """The engine writes into /etc when it creates a container (making it when the image has
+    none): only an entry of the image under it shows that the image has it."""
+    for path in MASKED_DIRS:
+        entry = walked.tree.entries.get(path)
+        if path != "/" and entry is not None and not walked.tree.children.get(path):
+            walked.tree.remove(path)
+            walked.uncertain.add(path)  # nothing of the image is under it, if it is there
