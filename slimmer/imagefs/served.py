@@ -302,7 +302,8 @@ class ServedFs(ImageFs):
         uncertain: Iterable[str] = (),
         owned: Path | None = None,
     ) -> None:
-        with_hidden = {parent(p) for p in hidden}
+        hidden, uncertain = set(hidden), set(uncertain)
+        absent = hidden | {p for p in uncertain if p not in tree.entries}
         super().__init__(
             config=config,
             digest=digest,
@@ -314,9 +315,9 @@ class ServedFs(ImageFs):
             owned=owned,
         )
         self.contents = contents
-        self.hidden = set(hidden)
-        self.uncertain = set(uncertain)
-        self._listing_hidden = with_hidden
+        self.hidden = hidden
+        self.uncertain = uncertain
+        self._listing_hidden = {parent(p) for p in absent}  # listing them misses something
         self.tainted: set[str] = set()
 
     # ---- what the tree cannot know -----------------------------------------------------------
