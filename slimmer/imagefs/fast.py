@@ -38,9 +38,10 @@ from slimmer.sensor.assets import sensor_binary
 # read the container's files: any owner's, with their trusted.* attributes
 SERVE_CAPS = ["DAC_OVERRIDE", "DAC_READ_SEARCH", "SYS_ADMIN"]
 WALK_SECONDS = 600  # a walk taking longer is abandoned (the layers are read instead)
-# layers unpacked within this margin before the container's creation could pass for entries
-# the engine changed for it: they count as such (the layers are read instead), never the reverse
-TOUCH_MARGIN_NS = 1_000_000_000
+# inode change times come from the kernel's coarse clock, up to a tick (at most 10 ms) behind
+# the engine's creation time: entries changed within this margin before it count as changed
+# for the container (a layer unpacked that late is read from the save stream instead)
+TOUCH_MARGIN_NS = 50_000_000
 # what a build reads first (the package inventory): fetched while the target is observed
 PACKAGE_DATABASES = ("/var/lib/dpkg", "/lib/apk/db", "/var/lib/rpm", "/usr/lib/sysimage/rpm")
 

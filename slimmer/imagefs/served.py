@@ -367,17 +367,22 @@ class ServedFs(ImageFs):
             self.tainted.add("/")  # the whole tree was asked for: what is hidden counts
         return super().__iter__()
 
+    def unknown(self, path: str) -> list[str]:
+        """Of ``path`` and its parents, those whose entries the tree cannot know."""
+        found = []
+        while True:
+            if self._unknown(path):
+                found.append(path)
+            if path == "/":
+                return found
+            path = parent(path)
+
     def inexact(self, paths: Iterable[str]) -> list[str]:
         """Of ``paths`` and their parents, those whose entries the tree cannot know, with
         every path the build looked up that it could not know."""
         found = set(self.tainted)
         for path in paths:
-            while path not in found:
-                if self._unknown(path):
-                    found.add(path)
-                if path == "/":
-                    break
-                path = parent(path)
+            found.update(self.unknown(path))
         return sorted(found)
 
     # ---- contents ----------------------------------------------------------------------------
