@@ -44,7 +44,8 @@ WALK_SECONDS = 600  # a walk taking longer is abandoned (the layers are read ins
 TOUCH_MARGIN_NS = 50_000_000
 # what a build reads first (the package inventory): fetched while the target is observed
 PACKAGE_DATABASES = ("/var/lib/dpkg", "/lib/apk/db", "/var/lib/rpm", "/usr/lib/sysimage/rpm")
-
+FIRST_READS = ("/etc/os-release", "/usr/lib/os-release")
+LICENSES = "/usr/share/doc"  # dpkg packages' copyright files
 
 class FastReadUnavailable(Exception):
     """Why the image is read from its layers (a sentence for the report)."""
@@ -185,7 +186,9 @@ def _served(
             uncertain=walked.uncertain if walked is not None else (),
             owned=spool,
         )
-        fs.prefetch_paths((), PACKAGE_DATABASES)
+        licenses = [f"{LICENSES}/{name}/copyright" for name in fs.listdir(LICENSES)]
+        fs.prefetch_paths([*FIRST_READS, *licenses], PACKAGE_DATABASES)
+        fs.tainted.clear()  # what was looked up for the prefetch was not the build's
         return fs
     except BaseException:
         channel.stream.close()

@@ -27,6 +27,11 @@ from slimmer.imagefs.walk import Content
 
 BLOCK = 1 << 20  # the piece of a file asked for at once
 ANSWER_LINE = 64
+# a file read that was not announced brings small files of its directory along (the next
+# reads are often there: zoneinfo, locales, Python packages), within these bounds
+READ_AHEAD_FILE = 256 << 10
+READ_AHEAD_BYTES = 2 << 20
+READ_AHEAD_FILES = 256
 
 
 class Duplex(Protocol):
@@ -162,6 +167,10 @@ class RemoteContents:
                 self._fail(f"the serving container stopped taking requests: {exc}")
         if self._failed:
             self._fail(self._failed)
+
+    def asked(self, content_id: int) -> bool:
+        """Whether the first block of a content was asked for (or it is empty)."""
+        return self._contents[content_id].size == 0 or (content_id, 0) in self._blocks
 
     def block(self, content_id: int, number: int) -> tuple[int, int]:
         """(spool offset, length) of a block, fetched first if need be."""
@@ -390,6 +399,8 @@ class ServedFs(ImageFs):
     def open(self, entry: Entry) -> BinaryIO:
         if entry.type not in CONTENT_TYPES or not 0 <= entry.offset < len(self.contents_list):
             raise ValueError(f"{entry.path} is a {entry.type.value}, it has no content")
+        if not self.contents.asked(entry.offset):
+            self._read_ahead(entry)
         view = _RemoteFile(self.contents, entry.offset, entry.size)
         return io.BufferedReader(view, buffer_size=1 << 16)  # type: ignore[return-value]
 
@@ -399,6 +410,22 @@ class ServedFs(ImageFs):
 
     def prefetch(self, entries: Iterable[Entry]) -> None:
         self.contents.prefetch(e.offset for e in entries if e.type in CONTENT_TYPES)
+
+    def _read_ahead(self, entry: Entry) -> None:
+        """Ask for ``entry`` and the small files after it in its directory (bounded)."""
+        siblings = self._children.get(parent(entry.path)) or [entry.path]
+        start = siblings.index(entry.path) if entry.path in siblings else 0
+        chosen, budget = [entry], READ_AHEAD_BYTES
+        for path in siblings[start + 1 :] + siblings[:start]:
+            found = self._entries.get(path)
+            if len(chosen) >= READ_AHEAD_FILES or budget <= 0:
+                break
+            if found is None or found.type not in CONTENT_TYPES or found.size > READ_AHEAD_FILE:
+                continue
+            if not self.contents.asked(found.offset):
+                chosen.append(found)
+                budget -= found.size
+        self.prefetch(chosen)
 
     def prefetch_paths(self, paths: Iterable[str], trees: Iterable[str] = ()) -> None:
         """Fetch the files ``paths`` resolve to and the files under ``trees`` (looked up
