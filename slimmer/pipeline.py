@@ -133,19 +133,9 @@ def _build(
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
     cache = _layer_cache(options)
-    stop_reading = threading.Event()
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-index") as pool:
-        reading = pool.submit(_read, session, info, progress, options, cache, stop_reading)
-        try:
-            observed = _observe(engine, session, target, info, options, progress)
-            profiles = pool.submit(_write_profiles, observed, target, info, output_dir, options)
-            with progress.phase("index_wait", "reading the image's layers"):
-                fs, read_report = reading.result()
-        except BaseException:
-            stop_reading.set()  # stops a save stream still running
-            reading.add_done_callback(_close_read)
-            raise
-        profile, artifacts = profiles.result()
+    observed, fs, read_report, (profile, artifacts) = _observe_and_read(
+        engine, session, target, info, options, progress, cache, output_dir
+    )
     fs, (inventory, selection, packages) = _select_exactly(
         fs, read_report, session, info, observed, options, progress, cache
     )
@@ -163,15 +153,15 @@ def _build(
                 contents=packages.contents,
             )
             slim = engine.inspect_image(tag)
-        verifications: list[Verification] = []
-        if options.verify:
-            with progress.phase("verify", f"verifying {tag}"):
-                verifications = _verify_both(session, slim.id, target, observed, options, profile)
-            plain, confined = verifications
-            if plain.passed and not confined.passed:
-                _name_denied(
-                    engine, session, slim.id, target, observed, profile, confined, progress
-                )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-audit") as pool:
+            names = (options.image, tag)
+            audit = pool.submit(
+                _write_audit, fs, inventory, built, names, output_dir, session, progress
+            )  # beside the verification: it reads the image and the slim layer, nothing else
+            verifications = _verify_phase(
+                engine, session, slim.id, tag, target, observed, options, profile, progress
+            )
+            audited = audit.result()
         kept, removed = split_tree(fs, selection)
         report = header("build")
         report.update(
@@ -214,8 +204,7 @@ def _build(
             "removed": output_dir / "removed.txt",
             **artifacts,
             **write_documents(packages.documents, output_dir),
-            **_write_audit(fs, inventory, built, (options.image, tag), output_dir, session,
-                           progress),
+            **audited,
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
@@ -308,9 +297,32 @@ def _write_audit(
     progress: Progress,
 ) -> dict[str, Path]:
     """diff.json and report.html: the original compared with the slim image (what was removed,
-    which packages are gone), viewable without reading JSON."""
-    with progress.phase("audit", "comparing the original and the slim image"):
+    which packages are gone), viewable without reading JSON. Runs beside the verification."""
+    with progress.timed("audit"):
         return write_build_audit(fs, built, names, output_dir, session.workdir, inventory)
+
+
+def _verify_phase(
+    engine: Engine,
+    session: Session,
+    image: str,
+    tag: str,
+    target: Target,
+    observed: ObservedRun,
+    options: BuildOptions,
+    profile: dict[str, Any],
+    progress: Progress,
+) -> list[Verification]:
+    """The slim image as is and under seccomp.json; the denied syscalls named if only the
+    confined run failed."""
+    if not options.verify:
+        return []
+    with progress.phase("verify", f"verifying {tag}"):
+        verifications = _verify_both(session, image, target, observed, options, profile)
+    plain, confined = verifications
+    if plain.passed and not confined.passed:
+        _name_denied(engine, session, image, target, observed, profile, confined, progress)
+    return verifications
 
 
 def _write_profiles(
@@ -367,6 +379,37 @@ def _run_summary(target: Target, observed: ObservedRun) -> dict[str, Any]:
 def _redacted(value: Any, run: RunSettings) -> Any:
     """``value`` (the report) with secret values removed from every string in it."""
     return map_strings(value, run.redact)
+
+
+def _observe_and_read(
+    engine: Engine,
+    session: Session,
+    target: Target,
+    info: ImageInfo,
+    options: BuildOptions,
+    progress: Progress,
+    cache: LayerCache | None,
+    output_dir: Path,
+) -> tuple[ObservedRun, ImageFs, ReadReport, tuple[dict[str, Any], dict[str, Path]]]:
+    """Side by side: the image is read (from inspect on) while the target is observed, and the
+    profiles are written while the reading ends."""
+    stop_reading = threading.Event()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-index") as pool:
+        reading = pool.submit(_read, session, info, progress, options, cache, stop_reading)
+        try:
+            observed = _observe(engine, session, target, info, options, progress)
+            profiles = pool.submit(_write_profiles, observed, target, info, output_dir, options)
+            with progress.phase("index_wait", "reading the image's layers"):
+                fs, read_report = reading.result()
+        except BaseException:
+            stop_reading.set()  # stops a save stream still running
+            reading.add_done_callback(_close_read)
+            raise
+        try:
+            return observed, fs, read_report, profiles.result()
+        except BaseException:
+            fs.close()
+            raise
 
 
 def _close_read(reading: Future[tuple[ImageFs, ReadReport]]) -> None:
