@@ -29,6 +29,8 @@ from slimmer.rebuild.config import build_config
 from slimmer.rebuild.layer import write_layer
 from tests.speed.engineview_image import engine_view_archive
 
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
 SESSION = f"slimmer-test-speed-{uuid.uuid4().hex[:8]}"
 MASKED = ("/", "/etc")  # their times are the engine's, fixed by the rebuild
 
