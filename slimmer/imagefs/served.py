@@ -191,17 +191,18 @@ class RemoteContents:
     # ---- answers -----------------------------------------------------------------------------
 
     def _receive(self) -> None:
+        reason = "the serving container ended"
         try:
-            while True:
-                line = self._channel.readline(ANSWER_LINE)
-                if not line:
-                    self._fail("the serving container ended")
-                    return
+            while line := self._channel.readline(ANSWER_LINE):
                 self._answer(line)
         except (OSError, ValueError) as exc:
-            self._fail(f"the serving container's answer is unreadable: {exc}")
+            reason = f"the serving container's answer is unreadable: {exc}"
         finally:
             self._sink.close()
+        # a requester may be blocked writing to a container that no longer reads: closing the
+        # stream wakes it (with an error) before its lock is taken here
+        self._channel.stream.close()
+        self._fail(reason)
 
     def _answer(self, line: bytes) -> None:
         fields = line.rstrip(b"\n").split(b" ")
@@ -235,7 +236,7 @@ class RemoteContents:
                     block.done.set()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):  # already closed
             self._channel.stream.send(b"q\n")
         self._channel.stream.close()
         self._thread.join(timeout=5)

@@ -27,9 +27,11 @@ class ProcessDuplex:
 
     def send(self, data: bytes) -> None:
         with self._lock:
-            assert self.process.stdin is not None
-            self.process.stdin.write(data)
-            self.process.stdin.flush()
+            stdin = self.process.stdin
+            if stdin is None or stdin.closed:
+                raise BrokenPipeError("closed")  # as a closed socket says it
+            stdin.write(data)
+            stdin.flush()
 
     def recv(self, size: int = 1 << 20) -> bytes:
         assert self.process.stdout is not None
