@@ -1,5 +1,8 @@
 """Per fixture: original MB, slim MB, ratio, seccomp allow-list size, and wall seconds per phase
-of a default build; then the time a build takes to fail when the target exits while probed.
+of a default build (openssl-cli: built with three --run commands); then the time a build takes to
+fail when the target exits while probed; then the stop behaviour: the build of flask-app, whose
+PID 1 ignores SIGTERM, before (verification waits the full stop timeout, as slimmer did before
+the sensor reported signal handling) and after (a short grace).
 
 Each fixture is built twice in one run: before (the image read from the engine's save stream,
 `--read-image save --no-cache`) and after (the default, with a new layer cache: a first build
@@ -21,24 +24,42 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench.results import save
 from fixtures import ensure_image, get_recipe
 from slimmer.engine import Engine
 
 PHASES = ("compose", "inspect", "index", "observe", "select", "rebuild", "verify", "total")
-BEFORE = ("--read-image", "save", "--no-cache")  # how builds read images before issue 13
+READ_BEFORE = ("--read-image", "save", "--no-cache")  # how builds read images before issue 13
 DEFAULT = (
     "nginx", "python-app", "redis", "batch", "jvm-app", "health-exec", "health-shell",
-    "pg-app-compose",
+    "pg-app-compose", "flask-app", "openssl-cli",
 )  # fmt: skip
+EXTRA_ARGS = {
+    "openssl-cli": (
+        "--run", "dgst -sha256 /data/sample.txt",
+        "--run", "enc -base64 -in sample.txt",
+        "--run", "x509 -in /data/cert.pem -noout -subject -issuer",
+    ),
+}  # fmt: skip
+STOP_FIXTURE = "flask-app"
+# "before": the same build with the short grace switched off, so verification waits the whole
+# stop timeout for a target that ignores its stop signal (what every build did before)
+STOP_BEFORE = (
+    "import sys, slimmer.verify as v; v.SHORT_STOP_WAIT = v.STOP_WAIT; "
+    "from slimmer.cli import main; main(sys.argv[1:])"
+)
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "fixtures/files/pg-app/compose.yaml"
 PROBE_TIMEOUT = 60  # slimmer's default --probe-timeout
 
 
-def slimmer(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def slimmer(
+    *args: str, env: dict[str, str] | None = None, stop_before: bool = False
+) -> subprocess.CompletedProcess[str]:
+    runner = ["-c", STOP_BEFORE] if stop_before else ["-m", "slimmer"]
     return subprocess.run(
-        [sys.executable, "-m", "slimmer", *args],
+        [sys.executable, *runner, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -46,10 +67,12 @@ def slimmer(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def build(name: str, tag: str, out: Path, *options: str, cache: Path | None = None) -> dict:
+def build(
+    name: str, tag: str, out: Path, *options: str, cache: Path, stop_before: bool = False
+) -> dict:
     """A default build of fixture ``name`` (the compose service for pg-app-compose), with
     ``options``, its layer cache in ``cache``."""
-    env = {"XDG_CACHE_HOME": str(cache)} if cache is not None else {}
+    env = {"XDG_CACHE_HOME": str(cache)}
     if name == "pg-app-compose":
         env |= {
             "APP_IMAGE": ensure_image("pg-app"),
@@ -58,10 +81,11 @@ def build(name: str, tag: str, out: Path, *options: str, cache: Path | None = No
         }
         source = ["--compose-file", str(COMPOSE_FILE), "--service", "app"]
     else:
-        source = [ensure_image(name)]
+        source = [ensure_image(name), *EXTRA_ARGS.get(name, ())]
     done = slimmer(
-        "build", *source, "--tag", tag, "--output-dir", str(out), "--json", *options, env=env
-    )
+        "build", *source, "--tag", tag, "--output-dir", str(out), "--json", *options,
+        env=env, stop_before=stop_before,
+    )  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"build of {name} failed ({done.returncode}): {done.stderr.strip()}")
     return json.loads(done.stdout)
@@ -84,16 +108,16 @@ def early_exit() -> float:
     return round(seconds, 2)
 
 
-def build_both(name: str) -> tuple[dict, dict]:
-    """Fixture ``name`` built before (save stream) and after (default, a new layer cache)."""
-    engine = Engine.connect()
+def build_once(engine: Engine, name: str, *options: str, stop_before: bool = False) -> dict:
+    """One build of fixture ``name`` with ``options`` and a new layer cache."""
     tag = f"slimmer-bench/{name}.slim:latest"
-    found = []
-    for options in (BEFORE, ()):
-        with tempfile.TemporaryDirectory(prefix="slimmer-bench-") as out:
-            found.append(build(name, tag, Path(out) / "out", *options, cache=Path(out) / "cache"))
-        engine.remove_image(tag)
-    return found[0], found[1]
+    with tempfile.TemporaryDirectory(prefix="slimmer-bench-") as out:
+        summary = build(
+            name, tag, Path(out) / "out", *options, cache=Path(out) / "cache",
+            stop_before=stop_before,
+        )  # fmt: skip
+    engine.remove_image(tag)
+    return summary
 
 
 def print_table(title: str, rows: list[tuple[str, dict]]) -> None:
@@ -110,8 +134,33 @@ def print_table(title: str, rows: list[tuple[str, dict]]) -> None:
         print(f"{name:<15} {sizes} {allowed:>7} {phases}  {summary['image_read']['method']}")
 
 
+def stop_figures(before: dict, after: dict) -> dict[str, Any]:
+    """Verification and total seconds of the SIGTERM-ignoring fixture, before and after."""
+    figures = {
+        "name": STOP_FIXTURE,
+        "findings": [f["id"] for f in after.get("findings", [])],
+        "before": {k: before["timings"][k] for k in ("verify", "total")},
+        "after": {k: after["timings"][k] for k in ("verify", "total")},
+    }
+    print(f"stop behaviour ({STOP_FIXTURE}, PID 1 ignores SIGTERM; findings: "
+          f"{', '.join(figures['findings'])})")
+    print(f"{'':<8} {'verify s':>9} {'total s':>8}")
+    for label in ("before", "after"):
+        print(f"{label:<8} {figures[label]['verify']:>9.2f} {figures[label]['total']:>8.2f}")
+    verify = figures["before"]["verify"] / figures["after"]["verify"]
+    total = figures["before"]["total"] / figures["after"]["total"]
+    print(f"verification {verify:.1f}x faster, build {total:.1f}x faster")
+    return figures
+
+
 def main(names: list[str]) -> None:
-    pairs = [(name, *build_both(name)) for name in names or DEFAULT]
+    engine = Engine.connect()
+    chosen = names or list(DEFAULT)
+    # before (save stream, no cache) and after (the default, a new layer cache), one run
+    pairs = [
+        (name, build_once(engine, name, *READ_BEFORE), build_once(engine, name))
+        for name in chosen
+    ]
     print_table("before: the save stream (--read-image save --no-cache)",
                 [(name, before) for name, before, _ in pairs])
     print_table("after: the default (first build, new layer cache)",
@@ -126,6 +175,10 @@ def main(names: list[str]) -> None:
     figures: dict = {"rows": [_row(name, after, before) for name, before, after in pairs]}
     if not names:
         figures["early_exit_seconds"] = early_exit()
+    if STOP_FIXTURE in chosen:
+        stop_before = build_once(engine, STOP_FIXTURE, stop_before=True)
+        after = next(after for name, _, after in pairs if name == STOP_FIXTURE)
+        figures["stop"] = stop_figures(stop_before, after)
     save("build", figures)
 
 
@@ -137,6 +190,9 @@ def _row(name: str, summary: dict, before: dict) -> dict:
         description = f"{get_recipe('pg-app').description}, built with --compose-file"
     else:
         description = get_recipe(name).description
+    runs = EXTRA_ARGS.get(name, ()).count("--run")
+    if runs:
+        description += f" (built with {runs} `--run`)"
     return {
         "name": name,
         "description": description,

@@ -42,7 +42,20 @@ def results_section(build: dict[str, Any]) -> str:
             f"| {original / slim:.1f}x | {row['seccomp_allowed']} "
             f"| {row['timings']['total']:.1f} s |"
         )
+    if "stop" in build:
+        lines += ["", _stop_sentence(build["stop"])]
     return "\n".join(lines)
+
+
+def _stop_sentence(stop: dict[str, Any]) -> str:
+    """The stop-behaviour figures: a target that ignores SIGTERM, before and after."""
+    before, after = stop["before"], stop["after"]
+    return (
+        f"Stop behaviour, same run: {stop['name']}'s PID 1 ignores SIGTERM (finding "
+        f"`pid1-ignores-stop-signal`). Its verification took {after['verify']:.1f} s "
+        f"(build {after['total']:.1f} s); with the stop timeout waited out as before the sensor "
+        f"reported signal handling, {before['verify']:.1f} s (build {before['total']:.1f} s)."
+    )
 
 
 def render(readme: str, build: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ Every error ends as one line on stderr and an exit code: 0 ok, 1 error, 2 usage,
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -17,14 +18,17 @@ from typing import Any
 import click
 
 from slimmer import __version__
-from slimmer.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_USAGE, SlimmerError
+from slimmer.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_USAGE, SlimmerError, UsageError
 from slimmer.options import (
+    PRESET_NAMES,
     BuildOptions,
     ComposeOptions,
     ContinueAfter,
     ObserveOptions,
     SelectOptions,
 )
+from slimmer.rebuild.changes import ConfigOptions, config_changes
+from slimmer.rebuild.config import ConfigChanges
 from slimmer.runsettings import RunSettings, parse_size
 from slimmer.session import Terminated
 
@@ -202,6 +206,66 @@ def _observe_from(kwargs: dict[str, Any]) -> ObserveOptions:
     )
 
 
+def _runs_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--run: observe (and verify) the image once per command."""
+    return click.option(
+        "--run",
+        "runs",
+        multiple=True,
+        metavar="'ARGS'",
+        help="Observe the image with ARGS (shell words) instead of its CMD, after its "
+        "ENTRYPOINT; repeat for each way it is used (a CLI's subcommands). The observations "
+        "are united; each run is verified (exit status, output).",
+    )(func)
+
+
+def _runs_from(kwargs: dict[str, Any]) -> list[list[str]]:
+    runs = []
+    for text in kwargs.pop("runs"):
+        try:
+            runs.append(shlex.split(text))
+        except ValueError as exc:
+            raise UsageError(f"--run {text!r}: {exc}", "check the quotes") from None
+    return runs
+
+
+_CONFIG_OPTIONS: list[tuple[str, bool, str, str]] = [
+    # (option, repeatable, metavar, help)
+    ("--new-env", True, "KEY=VAL", "Set a variable in the slim image (KEY alone: its value in "
+     "slimmer's environment). Values never appear in reports or logs."),
+    ("--remove-env", True, "KEY", "Remove a variable from the slim image."),
+    ("--new-entrypoint", False, "CMD", "Slim image ENTRYPOINT: JSON array or shell words; '' "
+     "clears. Clears CMD unless --new-cmd is given, as in a Dockerfile."),
+    ("--new-cmd", False, "CMD", "Slim image CMD: JSON array or shell words; '' clears."),
+    ("--new-workdir", False, "PATH", "Slim image working directory."),
+    ("--new-user", False, "USER[:GROUP]", "Slim image user (verified as that user)."),
+    ("--new-expose", True, "PORT[/PROTO]", "Expose a port in the slim image."),
+    ("--remove-expose", True, "PORT[/PROTO]", "Remove an exposed port from the slim image."),
+    ("--new-label", True, "KEY=VAL", "Set a label on the slim image."),
+    ("--remove-label", True, "KEY", "Remove a label from the slim image."),
+    ("--new-volume", True, "PATH", "Declare a VOLUME in the slim image."),
+    ("--new-healthcheck", False, "'[--interval=D ...] CMD ...'", "Slim image HEALTHCHECK in "
+     "Dockerfile syntax, or NONE."),
+]
+
+
+def _config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The --new-*/--remove-* options: the slim image's config (observed and verified with it)."""
+    for name, repeatable, metavar, text in reversed(_CONFIG_OPTIONS):
+        dest = name.lstrip("-").replace("-", "_")
+        func = click.option(name, dest, multiple=repeatable, metavar=metavar, help=text)(func)
+    return func
+
+
+def _changes_from(kwargs: dict[str, Any]) -> ConfigChanges:
+    values = {}
+    for name, repeatable, _, _ in _CONFIG_OPTIONS:
+        dest = name.lstrip("-").replace("-", "_")
+        value = kwargs.pop(dest)
+        values[dest] = list(value) if repeatable else value
+    return config_changes(ConfigOptions(**values))
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="slimmer")
 def cli() -> None:
@@ -210,6 +274,8 @@ def cli() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @_observe_options
+@_runs_option
+@_config_options
 @click.option("--tag", help="Tag of the slim image [default: REPO.slim:TAG].")
 @click.option(
     "--archive",
@@ -257,6 +323,14 @@ def cli() -> None:
     help="Never keep paths matching GLOB (applied last).",
 )
 @click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    default="default",
+    show_default=True,
+    help="How much the rules keep beyond what the run used: safe keeps more, lean only what was "
+    "used (docs/presets.md). --include-*/--exclude apply on top.",
+)
+@click.option(
     "--package-db/--no-package-db",
     default=True,
     show_default=True,
@@ -302,11 +376,13 @@ def build(**kwargs: Any) -> int:
 
     as_json = kwargs.pop("as_json")
     run, compose = _run_from(kwargs)
+    runs, changes = _runs_from(kwargs), _changes_from(kwargs)
     options = BuildOptions(
         image=kwargs.pop("image") or "",
         run=run,
         compose=compose,
         observe=_observe_from(kwargs),
+        changes=changes,
         select=SelectOptions(
             include_paths=list(kwargs.pop("include_paths")),
             include_bins=list(kwargs.pop("include_bins")),
@@ -314,6 +390,7 @@ def build(**kwargs: Any) -> int:
             include_shell=kwargs.pop("include_shell"),
             excludes=list(kwargs.pop("excludes")),
             package_db=kwargs.pop("package_db"),
+            preset=kwargs.pop("preset"),
         ),
         tag=kwargs.pop("tag"),
         output_dir=kwargs.pop("output_dir"),
@@ -327,6 +404,7 @@ def build(**kwargs: Any) -> int:
         read_image=kwargs.pop("read_image"),
         layer_cache=not kwargs.pop("no_cache"),
     )
+    options.observe.runs = runs
     outcome = run_build(options)
     print_summary(outcome, as_json=as_json)
     return outcome.exit_code
@@ -334,6 +412,7 @@ def build(**kwargs: Any) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @_observe_options
+@_runs_option
 @click.option(
     "--verify/--no-verify",
     default=True,
@@ -347,6 +426,7 @@ def profile(**kwargs: Any) -> int:
 
     as_json = kwargs.pop("as_json")
     run, compose = _run_from(kwargs)
+    runs = _runs_from(kwargs)
     options = BuildOptions(
         image=kwargs.pop("image") or "",
         run=run,
@@ -356,6 +436,7 @@ def profile(**kwargs: Any) -> int:
         verify=kwargs.pop("verify"),
         seccomp_log=kwargs.pop("seccomp_log"),
     )
+    options.observe.runs = runs
     outcome = run_profile(options)
     print_summary(outcome, as_json=as_json)
     return outcome.exit_code

@@ -194,6 +194,7 @@ class Engine:
         network_mode: str | None = None,
         run: RunSettings | None = None,
         healthcheck: dict[str, Any] | None = None,
+        working_dir: str | None = None,
         isolated: bool = False,
     ) -> str:
         """Create (not start) a container labelled with the session; returns its id.
@@ -235,6 +236,8 @@ class Engine:
             kwargs["user"] = user
         if environment is not None:
             kwargs["environment"] = environment
+        if working_dir is not None:
+            kwargs["working_dir"] = working_dir
         run_env = run_config.pop("environment", [])
         if run_env:
             kwargs["environment"] = [*(environment or []), *run_env]

@@ -7,6 +7,8 @@ reads it into these types. Everything downstream (selection, profiles, report) u
 from __future__ import annotations
 
 import enum
+import signal
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -116,6 +118,44 @@ class SocketUse:
     count: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Pid1Signals:
+    """The target's signal dispositions (``/proc/PID/status`` SigCgt and SigIgn masks, bit N-1
+    for signal N), sampled when the stop signal arrived (``at_stop``) or, when it never did,
+    the last time the target was seen running. In production the target is PID 1, and the
+    kernel drops any signal PID 1 has no handler for."""
+
+    caught: int
+    ignored: int
+    at_stop: bool = False
+
+    def disposition(self, sig: str | int) -> str | None:
+        """"caught", "ignored" or "default" for a signal name ("SIGTERM", "TERM") or number;
+        None for a name this machine does not know."""
+        number = signal_number(sig)
+        if number is None:
+            return None
+        bit = 1 << (number - 1)
+        if self.caught & bit:
+            return "caught"
+        return "ignored" if self.ignored & bit else "default"
+
+
+def signal_number(sig: str | int) -> int | None:
+    """The number of a signal given as the engine's StopSignal does: 15, "15", "TERM", "SIGTERM",
+    "SIGRTMIN+3"."""
+    text = str(sig).strip().upper()
+    if text.isdigit():
+        return int(text) or None
+    name = text if text.startswith("SIG") else f"SIG{text}"
+    base, plus, offset = name.partition("+")
+    try:
+        number = int(signal.Signals[base]) + (int(offset) if plus else 0)
+    except (KeyError, ValueError):
+        return None
+    return number if 0 < number < 65 else None
+
+
 @dataclass
 class Observation:
     """Everything one sensor run reported."""
@@ -140,3 +180,62 @@ class Observation:
     default_seccomp: str = ""
     counters: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # PID 1 duties (None: the sensor did not say). Orphans: processes whose parent exited, so
+    # PID 1 had to reap them; zombies: exited processes their living parent left unreaped.
+    pid1_signals: Pid1Signals | None = None
+    orphans: int | None = None
+    zombies: int | None = None
+
+
+def merge_observations(observations: Iterable[Observation]) -> Observation:
+    """The union of several runs of one image (``--run``): every path, file, syscall, exec and
+    socket any run saw, counts added; the first run's modes and PID 1 signals."""
+    runs = list(observations)
+    merged = Observation(arch=runs[0].arch, format_version=runs[0].format_version)
+    paths: dict[tuple[str, Op, int], int] = {}
+    files: dict[str, FileEvent] = {}
+    sockets: dict[tuple[str, str], int] = {}
+    for obs in runs:
+        for abi, calls in obs.syscalls.items():
+            into = merged.syscalls.setdefault(abi, {})
+            for name, count in calls.items():
+                into[name] = into.get(name, 0) + count
+        merged.allowed_untraced |= obs.allowed_untraced
+        for access in obs.paths:
+            key = (access.path, access.op, access.errno)
+            paths[key] = paths.get(key, 0) + access.count
+        for event in obs.files:
+            files[event.path] = _merge_file(files.get(event.path), event)
+        for use in obs.sockets:
+            sockets[(use.family, use.type)] = sockets.get((use.family, use.type), 0) + use.count
+        merged.execs += obs.execs
+        merged.bind_ports = sorted(set(merged.bind_ports) | set(obs.bind_ports))
+        for name, value in obs.counters.items():
+            merged.counters[name] = merged.counters.get(name, 0) + value
+        merged.warnings += [w for w in obs.warnings if w not in merged.warnings]
+        merged.orphans = _add(merged.orphans, obs.orphans)
+        merged.zombies = _add(merged.zombies, obs.zombies)
+    first = runs[0]
+    merged.paths = [PathAccess(p, op, errno, n) for (p, op, errno), n in sorted(
+        paths.items(), key=lambda item: (item[0][0], item[0][1].value, item[0][2]))]
+    merged.files = [files[path] for path in sorted(files)]
+    merged.sockets = [SocketUse(f, t, n) for (f, t), n in sorted(sockets.items())]
+    merged.target_exit = next((o.target_exit for o in runs if o.target_exit), first.target_exit)
+    merged.fanotify_mode, merged.ptrace_mode = first.fanotify_mode, first.ptrace_mode
+    merged.pid1_signals = first.pid1_signals
+    return merged
+
+
+def _merge_file(known: FileEvent | None, event: FileEvent) -> FileEvent:
+    if known is None:
+        return event
+    return FileEvent(
+        path=event.path,
+        kinds=known.kinds | event.kinds,
+        is_dir=known.is_dir or event.is_dir,
+        count=known.count + event.count,
+    )
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    return value if total is None else total + (value or 0)

@@ -23,7 +23,7 @@ from slimmer import health
 from slimmer.arch import sensor_arch
 from slimmer.engine import Engine
 from slimmer.errors import SensorError, SlimmerError, TargetFailed
-from slimmer.observation import Observation
+from slimmer.observation import Observation, merge_observations
 from slimmer.options import ContinueAfter, ObserveOptions
 from slimmer.probes.compare import answered
 from slimmer.probes.model import ProbeResult, ProbeSpec
@@ -39,7 +39,7 @@ from slimmer.runner import HOSTNAME, Run, RunResult
 from slimmer.sensor.assets import sensor_binary
 from slimmer.sensor.report import read_report
 from slimmer.session import Session
-from slimmer.target import Target
+from slimmer.target import Target, command_of
 
 SENSOR_DIR_PREFIX = "/.slimmer-"
 SENSOR_GRACE = 5  # seconds the sensor waits after forwarding the stop signal
@@ -101,6 +101,50 @@ class ObservedRun:
     plan: ProbePlan
     mode: ContinueAfter
     warnings: list[str] = field(default_factory=list)  # about the probing
+    command: list[str] | None = None  # --run: the CMD this run replaced the image's with
+
+
+@dataclass
+class Observed:
+    """Every observation run of one build (one per ``--run``, else one) and their union, which
+    selection and profiles use."""
+
+    runs: list[ObservedRun]
+    observation: Observation
+
+    @classmethod
+    def of(cls, runs: list[ObservedRun]) -> Observed:
+        if len(runs) == 1:
+            return cls(runs, runs[0].observation)
+        return cls(runs, merge_observations(run.observation for run in runs))
+
+    @property
+    def first(self) -> ObservedRun:
+        return self.runs[0]
+
+    @property
+    def service(self) -> bool:
+        """Whether the target ran until it was stopped (not a job that exits by itself)."""
+        return self.first.mode.mode != "exit"
+
+    @property
+    def warnings(self) -> list[str]:
+        """The sensor's warnings and those about the probing, each once."""
+        found = list(self.observation.warnings)
+        for run in self.runs:
+            found += [w for w in run.warnings if w not in found]
+        return found
+
+
+def run_targets(target: Target, config: dict, runs: list[list[str]]) -> list[Target]:
+    """The target once per ``--run`` command (the ENTRYPOINT, the image's or --entrypoint, then
+    the command in place of CMD), or as it is when there is none."""
+    if not runs:
+        return [target]
+    return [
+        replace(target, argv=command_of(config, replace(target.run, cmd=tuple(command))))
+        for command in runs
+    ]
 
 
 def continue_mode(target: Target, options: ObserveOptions) -> ContinueAfter:
@@ -148,6 +192,7 @@ def observe(
         # ~30 hot, harmless syscalls (read, write, futex, ...) pass the sensor's filter
         # untraced and are always allowed in seccomp.json: 10-15% less overhead (bench_sensor)
         "--allow-hot",
+        *unset_env_args(engine, target),
     )
     if target.sets_home:
         sensor_args.append("--image-home")
@@ -160,6 +205,8 @@ def observe(
         cap_add=PROFILING_CAPS,
         ports=target.tcp_ports,
         hostname=HOSTNAME,
+        environment=config_env(target),
+        working_dir=target.workdir,
         run=target.run,
         healthcheck=health.DISABLED,  # observation runs the check itself, as the target's user
     )
@@ -284,7 +331,7 @@ def trace_healthcheck(
     assert check is not None
     layout = SensorLayout.new()
     args = sensor_command(layout, engine, "--user", target.user, "--grace", "1",
-                          *sensor_cap_args(target))
+                          *sensor_cap_args(target), *unset_env_args(engine, target))
     args += ["--allow-hot", *(["--image-home"] if target.sets_home else []), "--"]
     # the network, its aliases and /etc/hosts are the profiling container's
     side_run = replace(
@@ -298,6 +345,8 @@ def trace_healthcheck(
         user="0:0",
         cap_add=PROFILING_CAPS,
         network_mode=f"container:{container}",
+        environment=config_env(target),
+        working_dir=target.workdir,
         run=side_run,
         healthcheck=health.DISABLED,
     )
@@ -311,6 +360,22 @@ def trace_healthcheck(
         return None
     finally:
         engine.remove_container(side)
+
+
+def config_env(target: Target) -> list[str]:
+    """The Env of the config the target runs with (the slim image's, after --new-env and
+    --remove-env), without the run settings' variables (the engine adds those itself)."""
+    return list(target.env[: len(target.env) - len(target.run.env)])
+
+
+def unset_env_args(engine: Engine, target: Target) -> list[str]:
+    """``--unset-env NAME`` for each name the image's Env sets that the target's does not
+    (``--remove-env``): the engine adds the image's variables to a container's, the sensor
+    removes them."""
+    keep = {item.split("=", 1)[0] for item in target.env}
+    image_env = engine.inspect_image(target.image).config.get("Env") or []
+    removed = sorted({item.split("=", 1)[0] for item in image_env} - keep)
+    return [arg for name in removed for arg in ("--unset-env", name)]
 
 
 def fetch_report(engine: Engine, container: str, run: RunResult, layout: SensorLayout) -> bytes:

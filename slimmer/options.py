@@ -7,6 +7,7 @@ from pathlib import Path
 
 from slimmer.errors import UsageError
 from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES
+from slimmer.rebuild.config import ConfigChanges
 from slimmer.runsettings import RunSettings
 
 
@@ -45,6 +46,11 @@ class ObserveOptions:
     continue_after: ContinueAfter | None = None  # None: probe when ports/probes exist, else exit
     timeout: float = 120.0  # bound on the whole observation run
     probe_timeout: float = 60.0  # bound on waiting for each port to answer
+    # --run: observe once per command (replacing CMD), union the observations; [] runs the CMD
+    runs: list[list[str]] = field(default_factory=list)
+
+
+PRESET_NAMES = ("safe", "default", "lean")  # slimmer.selection.presets describes each
 
 
 @dataclass
@@ -56,6 +62,7 @@ class SelectOptions:
     excludes: list[str] = field(default_factory=list)
     package_db: bool = True  # carry the trimmed package database (--no-package-db)
     mount_points: list[str] = field(default_factory=list)  # the user's: contents never kept
+    preset: str = "default"  # how far the rules widen what the run used (--preset)
 
 
 @dataclass(frozen=True)
@@ -85,3 +92,4 @@ class BuildOptions:
     layer_cache: bool = True  # --no-cache: neither read nor fill the layer index cache
     run: RunSettings = field(default_factory=RunSettings)
     compose: ComposeOptions | None = None
+    changes: ConfigChanges = field(default_factory=ConfigChanges)  # --new-*: slim image config

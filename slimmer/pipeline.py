@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import threading
 import time
 from collections.abc import Iterator
@@ -18,13 +19,14 @@ from slimmer.diff.build import write_build_audit
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
 from slimmer.escaping import map_strings, printable
+from slimmer.findings import findings
 from slimmer.imagefs import ImageFs
 from slimmer.imagefs.cache import LayerCache
 from slimmer.imagefs.reading import ReadReport, read_for_build, read_save_stream
 from slimmer.imagefs.served import ServedFs
 from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
-from slimmer.observe import ObservedRun, observe, user_specs
+from slimmer.observe import Observed, ObservedRun, observe, run_targets, user_specs
 from slimmer.options import BuildOptions, SelectOptions
 from slimmer.profiles import (
     container_caps,
@@ -40,9 +42,12 @@ from slimmer.progress import Progress
 from slimmer.rebuild import build_image, default_tag
 from slimmer.rebuild.archive import SlimImage
 from slimmer.report import (
+    Tally,
+    findings_summary,
     header,
     observation_summary,
     probes_summary,
+    runs_summary,
     source_summary,
     split_tree,
     verification_summary,
@@ -67,7 +72,9 @@ class Cancelled(SlimmerError):
 
 
 def run_build(options: BuildOptions) -> RunOutcome:
-    return _with_session(_build, options)
+    # --new-env values are secrets like --env values: redacted wherever a log or report shows them
+    secrets = (*options.run.secret_values, *options.changes.secrets)
+    return _with_session(_build, replace(options, run=replace(options.run, secret_values=secrets)))
 
 
 def run_profile(options: BuildOptions) -> RunOutcome:
@@ -83,6 +90,9 @@ def _with_session(phases, options: BuildOptions) -> RunOutcome:
                 return phases(engine, session, options, progress)
             with _compose_service(engine, session, options, progress) as composed:
                 return phases(engine, session, composed, progress)
+    except SlimmerError as exc:  # a log tail may show a secret value
+        exc.message = options.run.redact(exc.message)
+        raise
     finally:
         engine.close()
 
@@ -109,7 +119,8 @@ def _compose_service(
 def _inspect(engine: Engine, options: BuildOptions, progress: Progress) -> tuple[ImageInfo, Target]:
     with progress.phase("inspect", f"inspecting {options.image}"):
         info = engine.inspect_image(options.image)
-        target = target_of(info, options.run)
+        # observed as the slim image will run: with the --new-* config (same files, same checks)
+        target = target_of(replace(info, config=options.changes.apply(info.config)), options.run)
         user_specs(options.observe)  # a bad probe file fails before anything starts
         sensor_binary(sensor_arch(info.architecture))
         _check_networks(engine, options.run)
@@ -151,6 +162,7 @@ def _build(
                 oci=options.oci,
                 labels=packages.labels,
                 contents=packages.contents,
+                changes=options.changes,
             )
             slim = engine.inspect_image(tag)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-audit") as pool:
@@ -158,44 +170,24 @@ def _build(
             audit = pool.submit(
                 _write_audit, fs, inventory, built, names, output_dir, session, progress
             )  # beside the verification: it reads the image and the slim layer, nothing else
-            verifications = _verify_phase(
-                engine, session, slim.id, tag, target, observed, options, profile, progress
+            verifications = _verify_slim(
+                engine, session, slim.id, target, observed, options, profile, progress
             )
             audited = audit.result()
         kept, removed = split_tree(fs, selection)
-        report = header("build")
+        report = _report("build", info, str(fs.platform), target, observed, verifications, options)
         report.update(
-            source=source_summary(info, str(fs.platform)),
-            result={
-                "ref": tag,
-                "id": slim.id,
-                "size": slim.size,
-                "archive": str(options.archive) if options.archive else None,
-                "oci": str(options.oci) if options.oci else None,
-                "layer_digest": built.diff_id,
-            },
-            ratio=round(info.size / slim.size, 2) if slim.size else None,
-            kept={
-                "count": kept.count,
-                "bytes": kept.bytes,
-                "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
-            },
-            removed={
-                "count": removed.count,
-                "bytes": removed.bytes,
-                "paths": [{"path": p, "size": s} for p, s in removed.paths],
-            },
-            observation=observation_summary(observed.observation),
-            probes=probes_summary(observed),
-            verification=verification_summary(verifications, options.verify),
+            _result_sections(info, slim, built.diff_id, options, selection, kept, removed),
             profiles=_profiles_summary(profile, observed.observation, artifacts),
             packages=packages.report,
+            findings=_findings(observed, slim.config, target),
             warnings=_observation_warnings(observed, target) + selection.warnings,
             image_read=read_report.to_dict(),
             timings=_timings(progress),
             timeline=progress.timeline(),
-            **_run_summary(target, observed),
         )
+        if options.changes:
+            report["config_changes"] = options.changes.summary()
         report = _redacted(report, target.run)
         report_path = write_outputs(report, selection, removed, output_dir)
         artifacts = {
@@ -208,6 +200,71 @@ def _build(
         }
         failed = options.verify and not all(v.passed for v in verifications)
         return RunOutcome(EXIT_VERIFY_FAILED if failed else EXIT_OK, report, output_dir, artifacts)
+
+
+def _findings(observed: Observed, config: dict[str, Any], target: Target) -> list[dict[str, str]]:
+    """Production-readiness findings of the image as it runs (``config``), the user's mounts
+    counting as volumes."""
+    found = findings(
+        observed.observation, config, service=observed.service, volumes=target.run.mount_targets
+    )
+    return findings_summary(found)
+
+
+def _result_sections(
+    info: ImageInfo,
+    slim: ImageInfo,
+    layer_digest: str,
+    options: BuildOptions,
+    selection: Selection,
+    kept: Tally,
+    removed: Tally,
+) -> dict[str, Any]:
+    """report.json's result, ratio, kept and removed sections of a build."""
+    return {
+        "result": {
+            "ref": slim.ref,
+            "id": slim.id,
+            "size": slim.size,
+            "archive": str(options.archive) if options.archive else None,
+            "oci": str(options.oci) if options.oci else None,
+            "layer_digest": layer_digest,
+        },
+        "ratio": round(info.size / slim.size, 2) if slim.size else None,
+        "kept": {
+            "count": kept.count,
+            "bytes": kept.bytes,
+            "paths": [{"path": p, "reason": str(r)} for p, r in sorted(selection.kept.items())],
+        },
+        "removed": {
+            "count": removed.count,
+            "bytes": removed.bytes,
+            "paths": [{"path": p, "size": s} for p, s in removed.paths],
+        },
+    }
+
+
+def _report(
+    command: str,
+    info: ImageInfo,
+    platform: str,
+    target: Target,
+    observed: Observed,
+    verifications: list[Verification],
+    options: BuildOptions,
+) -> dict[str, Any]:
+    """The sections of report.json that build and profile share."""
+    report = header(command)
+    report.update(
+        source=source_summary(info, platform),
+        observation=observation_summary(observed.observation),
+        probes=probes_summary(observed.first),
+        verification=verification_summary(verifications, options.verify),
+        **_run_summary(target, observed.first),
+    )
+    if len(observed.runs) > 1:
+        report["runs"] = runs_summary(observed.runs)
+    return report
 
 
 def _source_name(info: ImageInfo) -> str:
@@ -245,36 +302,37 @@ def _profile(
     info, target = _inspect(engine, options, progress)
     output_dir = options.output_dir or default_output_dir(info)
     observed = _observe(engine, session, target, info, options, progress)
-    profile, artifacts = _write_profiles(observed, target, info, output_dir, options)
+    profile, artifacts = _write_profiles(observed.observation, target, info, output_dir, options)
     verifications: list[Verification] = []
     if options.verify:
         with progress.phase("verify", f"verifying {options.image} under seccomp.json"):
+            limits = Limits(options.observe.timeout, options.observe.probe_timeout)
             verifications = [
                 verify_image(
                     engine,
                     session,
-                    "original image under seccomp.json",
+                    _run_name("original image under seccomp.json", run),
                     info.id,
                     target,
-                    observed,
-                    Limits(options.observe.timeout, options.observe.probe_timeout),
+                    run,
+                    limits,
                     seccomp_option(profile),
                 )
+                for run in observed.runs
             ]
-        if not verifications[0].passed:
-            _name_denied(
-                engine, session, info.id, target, observed, profile, verifications[0], progress
-            )
-    report = header("profile")
+        for run, verification in zip(observed.runs, verifications, strict=True):
+            if not verification.passed:
+                _name_denied(
+                    engine, session, info.id, target, run, profile, verification, progress
+                )
+                break
+    platform = f"{info.os}/{info.architecture}"
+    report = _report("profile", info, platform, target, observed, verifications, options)
     report.update(
-        source=source_summary(info, f"{info.os}/{info.architecture}"),
-        observation=observation_summary(observed.observation),
-        probes=probes_summary(observed),
-        verification=verification_summary(verifications, options.verify),
         profiles=_profiles_summary(profile, observed.observation, artifacts),
+        findings=_findings(observed, info.config, target),
         warnings=_observation_warnings(observed, target),
         timings=_timings(progress),
-        **_run_summary(target, observed),
     )
     report = _redacted(report, target.run)
     report_path = write_outputs(report, None, None, output_dir)
@@ -302,31 +360,8 @@ def _write_audit(
         return write_build_audit(fs, built, names, output_dir, session.workdir, inventory)
 
 
-def _verify_phase(
-    engine: Engine,
-    session: Session,
-    image: str,
-    tag: str,
-    target: Target,
-    observed: ObservedRun,
-    options: BuildOptions,
-    profile: dict[str, Any],
-    progress: Progress,
-) -> list[Verification]:
-    """The slim image as is and under seccomp.json; the denied syscalls named if only the
-    confined run failed."""
-    if not options.verify:
-        return []
-    with progress.phase("verify", f"verifying {tag}"):
-        verifications = _verify_both(session, image, target, observed, options, profile)
-    plain, confined = verifications
-    if plain.passed and not confined.passed:
-        _name_denied(engine, session, image, target, observed, profile, confined, progress)
-    return verifications
-
-
 def _write_profiles(
-    observed: ObservedRun,
+    observation: Observation,
     target: Target,
     info: ImageInfo,
     output_dir: Path,
@@ -336,10 +371,9 @@ def _write_profiles(
     seccomp profiles are for the target's capabilities (Docker's default set and --cap-add)."""
     caps = container_caps(target.run.cap_add)
     artifacts = write_profiles(
-        observed.observation, profile_name(info), output_dir, log_only=options.seccomp_log,
-        caps=caps,
+        observation, profile_name(info), output_dir, log_only=options.seccomp_log, caps=caps
     )
-    return seccomp_profile(observed.observation, caps=caps), artifacts
+    return seccomp_profile(observation, caps=caps), artifacts
 
 
 def _observe(
@@ -349,14 +383,30 @@ def _observe(
     info: ImageInfo,
     options: BuildOptions,
     progress: Progress,
-) -> ObservedRun:
-    with progress.phase("observe", f"observing {options.image} under the sensor"):
-        observed = observe(
-            engine, session, target, info.architecture, options.observe, notify=progress.say
-        )
-    for warning in observed.observation.warnings + observed.warnings:
+) -> Observed:
+    """One observation run, or one per --run command; their union."""
+    targets = run_targets(target, options.changes.apply(info.config), options.observe.runs)
+    runs: list[ObservedRun] = []
+    for number, run_target in enumerate(targets, start=1):
+        if not run_target.argv:
+            raise UsageError(
+                f"--run number {number} is empty and the image has no ENTRYPOINT",
+                "give each --run the command to run, e.g. --run 'tool --version'",
+            )
+        what = f" ({number}/{len(targets)}: {shlex.join(run_target.argv)})"
+        if len(targets) == 1:
+            what = ""
+        with progress.phase("observe", f"observing {options.image} under the sensor{what}"):
+            observed = observe(
+                engine, session, run_target, info.architecture, options.observe, progress.say
+            )
+        if options.observe.runs:
+            observed.command = options.observe.runs[number - 1]
+        runs.append(observed)
+    union = Observed.of(runs)
+    for warning in union.warnings:
         progress.warn(target.run.redact(warning))
-    return observed
+    return union
 
 
 def _select_options(options: BuildOptions) -> SelectOptions:
@@ -390,7 +440,7 @@ def _observe_and_read(
     progress: Progress,
     cache: LayerCache | None,
     output_dir: Path,
-) -> tuple[ObservedRun, ImageFs, ReadReport, tuple[dict[str, Any], dict[str, Path]]]:
+) -> tuple[Observed, ImageFs, ReadReport, tuple[dict[str, Any], dict[str, Path]]]:
     """Side by side: the image is read (from inspect on) while the target is observed, and the
     profiles are written while the reading ends."""
     stop_reading = threading.Event()
@@ -398,7 +448,9 @@ def _observe_and_read(
         reading = pool.submit(_read, session, info, progress, options, cache, stop_reading)
         try:
             observed = _observe(engine, session, target, info, options, progress)
-            profiles = pool.submit(_write_profiles, observed, target, info, output_dir, options)
+            profiles = pool.submit(
+                _write_profiles, observed.observation, target, info, output_dir, options
+            )
             with progress.phase("index_wait", "reading the image's layers"):
                 fs, read_report = reading.result()
         except BaseException:
@@ -461,7 +513,7 @@ def _select_exactly(
     read_report: ReadReport,
     session: Session,
     info: ImageInfo,
-    observed: ObservedRun,
+    observed: Observed,
     options: BuildOptions,
     progress: Progress,
     cache: LayerCache | None,
@@ -506,12 +558,15 @@ def _prefetch_for_selection(fs: ImageFs, observation: Observation) -> None:
 
 
 def _select(
-    fs: ImageFs, info: ImageInfo, observed: ObservedRun, options: BuildOptions, progress: Progress
+    fs: ImageFs, info: ImageInfo, observed: Observed, options: BuildOptions, progress: Progress
 ) -> Chosen:
     with progress.phase("select", "selecting what to keep"):
         _prefetch_for_selection(fs, observed.observation)
         inventory = read_inventory(fs)
-        selection = select(fs, observed.observation, _select_options(options), inventory)
+        config = options.changes.apply(fs.config.get("config") or {})
+        selection = select(
+            fs, observed.observation, _select_options(options), inventory, config
+        )
     fs.prefetch(e for e in map(fs.lookup, sorted(selection.kept)) if e is not None)
     packages = _slim_packages(fs, inventory, selection, _source_name(info), options, progress)
     return inventory, selection, packages
@@ -523,30 +578,71 @@ def _written_paths(chosen: Chosen) -> list[str]:
     return [*selection.kept, *packages.contents]
 
 
+def _verify_slim(
+    engine: Engine,
+    session: Session,
+    image: str,
+    target: Target,
+    observed: Observed,
+    options: BuildOptions,
+    profile: dict[str, Any],
+    progress: Progress,
+) -> list[Verification]:
+    """Every observed run replayed on the slim image, as is and under seccomp.json; when a run
+    passes as is but fails under seccomp.json, the syscalls it lacked are named."""
+    if not options.verify:
+        return []
+    with progress.phase("verify", "verifying the slim image"):
+        pairs = _verify_both(session, image, target, observed, options, profile)
+    for run, (plain, confined) in zip(observed.runs, pairs, strict=True):
+        if plain.passed and not confined.passed:
+            _name_denied(engine, session, image, target, run, profile, confined, progress)
+            break
+    return [verification for pair in pairs for verification in pair]
+
+
 def _verify_both(
     session: Session,
     image: str,
     target: Target,
-    observed: ObservedRun,
+    observed: Observed,
     options: BuildOptions,
     profile: dict[str, Any],
-) -> list[Verification]:
-    """The slim image as is and under seccomp.json, side by side (one engine client each)."""
+) -> list[tuple[Verification, Verification]]:
+    """Per run: the slim image as is and under seccomp.json, two at a time (one engine client
+    each)."""
     limits = Limits(options.observe.timeout, options.observe.probe_timeout)
 
-    def run(name: str, security_opt: list[str] | None) -> Verification:
+    def run(name: str, observed_run: ObservedRun, security_opt: list[str] | None) -> Verification:
         engine = Engine.connect()
         try:
             return verify_image(
-                engine, session, name, image, target, observed, limits, security_opt
+                engine, session, name, image, target, observed_run, limits, security_opt
             )
         finally:
             engine.close()
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-verify") as pool:
-        plain = pool.submit(run, "slim image", None)
-        confined = pool.submit(run, "slim image under seccomp.json", seccomp_option(profile))
-        return [plain.result(), confined.result()]
+        futures = [
+            (
+                pool.submit(run, _run_name("slim image", each), each, None),
+                pool.submit(
+                    run,
+                    _run_name("slim image under seccomp.json", each),
+                    each,
+                    seccomp_option(profile),
+                ),
+            )
+            for each in observed.runs
+        ]
+        return [(plain.result(), confined.result()) for plain, confined in futures]
+
+
+def _run_name(name: str, run: ObservedRun) -> str:
+    """A verification's name; for a --run, which command it replays."""
+    if run.command is None:
+        return name
+    return f"{name}, --run {shlex.join(run.command)!r}"
 
 
 def _name_denied(
@@ -592,8 +688,8 @@ def _profiles_summary(
     }
 
 
-def _observation_warnings(observed: ObservedRun, target: Target) -> list[str]:
-    warnings = observed.observation.warnings + observed.warnings
+def _observation_warnings(observed: Observed, target: Target) -> list[str]:
+    warnings = list(observed.warnings)
     unknown = unknown_syscalls(observed.observation)
     if unknown:
         warnings.append(

@@ -32,16 +32,17 @@ class Progress:
     @contextlib.contextmanager
     def phase(self, name: str, description: str) -> Iterator[None]:
         """Show a phase while it runs and record how long it took."""
+        start = time.monotonic()  # a phase may run several times: timings add up
         if self.live:
             with self.console.status(f"{_markup_safe(description)}…"), self.timed(name):
                 yield
             self._print(f"[green]✓[/] {_markup_safe(description)} "
-                        f"[dim]({self.timings[name]:.1f}s)[/]")
+                        f"[dim]({time.monotonic() - start:.1f}s)[/]")
             return
         self.say(f"{description}…")
         with self.timed(name):
             yield
-        self.say(f"{description}: done in {self.timings[name]:.1f}s")
+        self.say(f"{description}: done in {time.monotonic() - start:.1f}s")
 
     @contextlib.contextmanager
     def timed(self, name: str) -> Iterator[None]:

@@ -11,6 +11,7 @@ from typing import Any
 from slimmer import __version__
 from slimmer.engine import ImageInfo
 from slimmer.escaping import printable, printable_tree
+from slimmer.findings import Finding
 from slimmer.imagefs.model import Entry, EntryType
 from slimmer.observation import Observation
 from slimmer.observe import ObservedRun
@@ -80,6 +81,15 @@ def probes_summary(observed: ObservedRun) -> dict[str, Any]:
         "probes": [p.to_dict() for p in observed.run.probes],
         "commands": [c.to_dict() for c in observed.run.commands],
     }
+
+
+def runs_summary(runs: list[ObservedRun]) -> list[dict[str, Any]]:
+    """Each --run: its command and what it did (exit status, probes, commands)."""
+    return [{"command": run.command, **probes_summary(run)} for run in runs]
+
+
+def findings_summary(found: list[Finding]) -> list[dict[str, str]]:
+    return [finding.to_dict() for finding in found]
 
 
 def verification_summary(verifications: list[Verification], enabled: bool) -> dict[str, Any]:

@@ -53,7 +53,23 @@ def json_summary(outcome: RunOutcome) -> dict[str, Any]:
         summary["ratio"] = report.get("ratio")
     if "profiles" in report:
         summary["profiles"] = report["profiles"]
+    if "findings" in report:
+        summary["findings"] = report["findings"]
     return summary
+
+
+FINDING_STYLES = {"high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def _add_findings(table: Table, findings: list[dict[str, str]]) -> None:
+    """Production-readiness findings, one row each: severity, id, what to do."""
+    for finding in findings:
+        style = FINDING_STYLES.get(finding["severity"], "yellow")
+        table.add_row(
+            "finding",
+            f"[{style}]{_text(finding['severity'])}[/] {_text(finding['id'])}: "
+            f"{_text(finding['message'])}",
+        )
 
 
 def print_summary(outcome: RunOutcome, as_json: bool) -> None:
@@ -94,6 +110,7 @@ def print_summary(outcome: RunOutcome, as_json: bool) -> None:
     for run in verification.get("runs", []):
         for difference in run.get("differences", [])[:5]:
             table.add_row("", f"[red]{_text(run['name'])}: {_text(difference)}[/]")
+    _add_findings(table, report.get("findings", []))
     for warning in report.get("warnings", [])[:10]:
         table.add_row("warning", f"[yellow]{_text(warning)}[/]")
     read = report.get("image_read")

@@ -17,7 +17,7 @@ from slimmer.errors import TargetFailed
 from slimmer.observe import ObservedRun, still_running
 from slimmer.probes.compare import compare
 from slimmer.probes.plan import run_specs
-from slimmer.runner import HOSTNAME, Run, RunResult
+from slimmer.runner import HOSTNAME, SHORT_STOP_WAIT, STOP_WAIT, Run, RunResult
 from slimmer.session import Session
 from slimmer.target import Target
 
@@ -75,7 +75,8 @@ def verify_image(
     limits: Limits,
     security_opt: list[str] | None = None,
 ) -> Verification:
-    """Run ``image`` as the engine would, replay the observation's probes, compare."""
+    """Run ``image`` as the engine would (with the observed run's CMD for a ``--run``), replay
+    the observation's probes, compare."""
     container = engine.create_container(
         image,
         session=session.id,
@@ -101,6 +102,7 @@ def verify_image(
             execs=plan.execs,
             host_execs=plan.host_execs,
             exec_user=target.user,
+            stop_wait=stop_wait(observed, target),
             after_probes=await_health(engine, container, target, observed),
             redact=target.run.redact,
         ).drive()
@@ -117,6 +119,12 @@ def run_parameters(target: Target, observed: ObservedRun) -> dict[str, Any]:
     params: dict[str, Any] = {"run": target.run}
     if target.command_overridden:
         params.update(entrypoint=target.argv[:1], command=target.argv[1:])
+    if observed.command is not None:  # a --run: its command replaces CMD (and --cmd)
+        params["command"] = observed.command
+        if target.run.entrypoint is not None:
+            params["entrypoint"] = list(target.run.entrypoint)
+        else:
+            params.pop("entrypoint", None)
     if target.run.user is not None:
         params["user"] = target.user
     if health_required(target, observed):
@@ -143,6 +151,15 @@ def await_health(
         result.health_error = health.wait_healthy(engine, container, check, target.run.redact)
 
     return wait
+
+
+def stop_wait(observed: ObservedRun, target: Target) -> float:
+    """How long to wait after the stop signal: briefly when the sensor saw that the target does
+    not handle it (as PID 1 it will not stop), the usual bound otherwise."""
+    signals = observed.observation.pid1_signals
+    if signals and signals.disposition(target.stop_signal) in ("default", "ignored"):
+        return SHORT_STOP_WAIT
+    return STOP_WAIT
 
 
 def compare_runs(observed: ObservedRun, run: RunResult) -> list[str]:

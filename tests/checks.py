@@ -299,6 +299,102 @@ def check_batch(engine: Engine, ref: str) -> None:
     expect_run(engine, ref, BATCH_REPORT)
 
 
+FLASK_BOOKS = (
+    b'[{"author":"Ursula K. Le Guin","id":1,"title":"The Left Hand of Darkness","year":1969},'
+    b'{"author":"Octavia E. Butler","id":2,"title":"Kindred","year":1979},'
+    b'{"author":"Stanislaw Lem","id":3,"title":"Solaris","year":1961}]\n'
+)
+FLASK_INDEX = b"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Books</title></head>
+<body>
+<h1>3 books</h1>
+<ul>
+  <li><a href="/api/books/1">The Left Hand of Darkness</a> by Ursula K. Le Guin (1969)</li>
+  <li><a href="/api/books/2">Kindred</a> by Octavia E. Butler (1979)</li>
+  <li><a href="/api/books/3">Solaris</a> by Stanislaw Lem (1961)</li>
+</ul>
+<p><a href="/api/books">all as JSON</a></p>
+</body>
+</html>"""
+FLASK_ROUTES: dict[str, tuple[int, str, bytes]] = {
+    "/": (200, "text/html; charset=utf-8", FLASK_INDEX),
+    "/health": (200, "text/plain; charset=utf-8", b"ok\n"),
+    "/api/books": (200, "application/json", FLASK_BOOKS),
+    "/api/books?since=1970": (
+        200, "application/json",
+        b'[{"author":"Octavia E. Butler","id":2,"title":"Kindred","year":1979}]\n',
+    ),
+    "/api/books/3": (
+        200, "application/json",
+        b'{"author":"Stanislaw Lem","id":3,"title":"Solaris","year":1961}\n',
+    ),
+    "/api/books/9": (404, "application/json", b'{"error": "not found", "path": "/api/books/9"}\n'),
+}
+FLASK_DIGEST = (  # POST /api/digest with body "hello"
+    b'{"length":5,"sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}\n'
+)
+
+
+def http_post(address: tuple[str, int], path: str, body: bytes) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    try:
+        connection.request("POST", path, body=body)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def check_flask_app(engine: Engine, ref: str) -> None:
+    """Every route answers exactly; as PID 1 the development server ignores SIGTERM, so a stop
+    ends with SIGKILL (137) after the stop timeout."""
+    with running(engine, ref, ports=["5000/tcp"]) as container:
+        address = host_port(engine, container, "5000/tcp")
+        retry(engine, container, lambda: expect_get(address, "/health", *FLASK_ROUTES["/health"]),
+              "flask /health")
+        for path, (status, content_type, body) in FLASK_ROUTES.items():
+            expect_get(address, path, status, content_type, body)
+        expect("POST /api/digest", http_post(address, "/api/digest", b"hello"), (200, FLASK_DIGEST))
+        engine.api.stop(container, timeout=1)
+        expect("flask exit code on docker stop", engine.state(container)["ExitCode"], 137)
+
+
+OPENSSL_RUNS: dict[str, bytes] = {
+    "dgst -sha256 /data/sample.txt": b"SHA2-256(/data/sample.txt)= "
+    b"e2b4871648ac0025d717981bb0f58ff869a22396462d97ee3fa9082fc4ee7992\n",
+    "enc -base64 -in sample.txt": (  # relative to the working directory
+        b"c2xpbW1lciBmaXh0dXJlOiBhIHNtYWxsIHRleHQgZm9yIG9wZW5zc2wKbGluZSB0\nd28K\n"
+    ),
+    "x509 -in /data/cert.pem -noout -subject -issuer": b"subject=CN = slimmer-fixture\n"
+    b"issuer=CN = slimmer-fixture\n",
+}
+
+
+def run_command(engine: Engine, ref: str, command: list[str]) -> tuple[int, bytes, bytes]:
+    """Run the image with ``command`` as CMD to completion: exit code, stdout, stderr."""
+    session = f"fixture-check-{uuid.uuid4().hex[:12]}"
+    try:
+        container = engine.create_container(ref, session=session, command=command)
+        engine.start(container)
+        status = engine.wait(container, timeout=EXIT_TIMEOUT)
+        if status is None:
+            raise AssertionError(f"{ref} {command} still running after {EXIT_TIMEOUT:.0f}s")
+        stderr = engine.api.logs(container, stdout=False, stderr=True)
+        return status, engine.stdout(container), stderr
+    finally:
+        engine.remove_session(session)
+
+
+def check_openssl_cli(engine: Engine, ref: str) -> None:
+    """The three subcommands (each as the CMD after the openssl ENTRYPOINT) print exactly."""
+    for command, want in OPENSSL_RUNS.items():
+        status, out, err = run_command(engine, ref, command.split())
+        expect(f"openssl {command}: stdout", out, want)
+        expect(f"openssl {command}: stderr", err, b"")
+        expect(f"openssl {command}: exit code", status, 0)
+
+
 # ---- crafted images (their default command) ----------------------------------------------------
 
 
@@ -505,6 +601,8 @@ CHECKS: dict[str, Check] = {
     "redis": check_redis,
     "batch": check_batch,
     "jvm-app": check_jvm_app,
+    "flask-app": check_flask_app,
+    "openssl-cli": check_openssl_cli,
     "crafted-layers": check_crafted_layers,
     "crafted-links": check_crafted_links,
     "crafted-caps": check_crafted_caps,

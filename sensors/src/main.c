@@ -30,7 +30,7 @@ static const char usage[] =
 	"usage: sensor [--user SPEC] [--image-home] [--grace SECONDS] [--report PATH]\n"
 	"              [--stop-signal SIG] [--drop-cap CAP]... [--no-fanotify] [--no-ptrace]\n"
 	"              [--trace-mode seccomp|syscall] [--allow-hot] [--no-syscall-info]\n"
-	"              [--all-cpus] [--default-seccomp PROFILE|none]\n"
+	"              [--all-cpus] [--default-seccomp PROFILE|none] [--unset-env NAME]...\n"
 	"              -- ARGV...\n";
 
 struct options {
@@ -53,12 +53,15 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
  * the grace period. */
 static void on_signal(int sig)
 {
+	int stop = !stopping && (!stop_signal_opt || sig == stop_signal_opt);
 	counters[C_SIGNALS_FORWARDED]++;
+	if (stop && target_pid > 0)
+		pid1_at_stop(target_pid); /* before the target can react to the signal */
 	if (target_pid > 0)
 		kill(target_pid, sig);
 	else
 		pending_sig = sig;
-	if (!stopping && (!stop_signal_opt || sig == stop_signal_opt)) {
+	if (stop) {
 		stopping = 1;
 		setitimer(ITIMER_REAL, &grace_timer, NULL);
 	}
@@ -144,6 +147,8 @@ static void parse(int argc, char **argv, struct options *o)
 			die_usage("missing value");
 		} else if (strcmp(a, "--user") == 0) {
 			o->user = v, i++;
+		} else if (strcmp(a, "--unset-env") == 0) {
+			unsetenv(v), i++; /* the target's environment is the sensor's */
 		} else if (strcmp(a, "--report") == 0) {
 			o->report = v, i++;
 		} else if (strcmp(a, "--grace") == 0) {
@@ -316,6 +321,7 @@ static int write_report(const struct options *o, const char *fan_mode, const cha
 	warnings_report(w);
 	trace_report(w);
 	fan_report(w);
+	pid1_report(w);
 	out_str(w, "end\n");
 	out_flush(w);
 	if (w->failed || fsync(w->fd) != 0) {
@@ -422,6 +428,7 @@ int main(int argc, char **argv)
 				 topts.seccomp ? "seccomp" : "syscall");
 		}
 	}
+	pid1_start(child);
 	(void)!write(pipefd[1], &go, 1);
 	close(pipefd[1]);
 	if (pending_sig)
@@ -444,6 +451,7 @@ int main(int argc, char **argv)
 			kill(-1, SIGKILL); /* the engine ends the container with its PID 1 */
 		}
 	}
+	pid1_stop();
 	fan_stop();
 	if (wait_alone(ALONE_TIMEOUT_MS) != 0) {
 		fprintf(stderr, "sensor: processes of the container outlived SIGKILL for %d ms: "

@@ -171,6 +171,12 @@ void deny_report(struct out *o);      /* the "default-seccomp" record */
 int wait_alone(unsigned timeout_ms); /* until no other process is left: 0, or -1 at timeout */
 int report_create(const char *path); /* a new regular file at path: fd, or -errno */
 
+/* ---- PID 1 duties seen from the target (pid1.c): stop signal handling, orphans, zombies ---- */
+void pid1_start(pid_t target);    /* samples /proc in a thread while the target runs */
+void pid1_at_stop(pid_t target);  /* async-signal-safe: the target's signal masks, now */
+void pid1_stop(void);
+void pid1_report(struct out *o);
+
 /* ---- capabilities (caps.c) ---- */
 int cap_number(const char *name); /* "SYS_ADMIN" / "CAP_SYS_ADMIN" / "21" -> 21, else -1 */
 int caps_drop(const uint64_t mask); /* bounding, ambient, inheritable, permitted, effective */

@@ -17,7 +17,7 @@ from slimmer.rebuild.archive import (
     write_docker_archive,
     write_oci_layout,
 )
-from slimmer.rebuild.config import build_config
+from slimmer.rebuild.config import ConfigChanges, build_config
 from slimmer.rebuild.layer import write_layer
 
 _IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
@@ -29,9 +29,11 @@ def rebuild(
     workdir: Path,
     labels: Mapping[str, str] | None = None,
     contents: Mapping[str, bytes] | None = None,
+    changes: ConfigChanges | None = None,
 ) -> SlimImage:
-    """Write the slim layer into ``workdir`` (a new ``slimmer-layer-*.tar``) and its config;
-    ``contents`` replaces or adds file contents (see ``write_layer``)."""
+    """Write the slim layer into ``workdir`` (a new ``slimmer-layer-*.tar``) and its config
+    (the original's, with ``changes``); ``contents`` replaces or adds file contents (see
+    ``write_layer``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         prefix="slimmer-layer-", suffix=".tar", dir=workdir, delete=False
@@ -41,7 +43,7 @@ def rebuild(
         except BaseException:
             Path(out.name).unlink(missing_ok=True)
             raise
-    return SlimImage(build_config(fs, info, labels), Path(out.name), info)
+    return SlimImage(build_config(fs, info, labels, changes), Path(out.name), info)
 
 
 def load_image(engine: Engine, image: SlimImage, tag: str) -> str:
@@ -68,10 +70,11 @@ def build_image(
     oci: Path | None = None,
     labels: Mapping[str, str] | None = None,
     contents: Mapping[str, bytes] | None = None,
+    changes: ConfigChanges | None = None,
 ) -> SlimImage:
     """Rebuild, then load into ``engine`` as ``tag`` (unless engine is None) and write the
     requested archive files (docker-archive ``archive``, OCI layout tar ``oci``)."""
-    image = rebuild(fs, kept, workdir, labels, contents)
+    image = rebuild(fs, kept, workdir, labels, contents, changes)
     if engine is not None:
         load_image(engine, image, tag)
     if archive is not None:

@@ -14,6 +14,7 @@ from slimmer.options import SelectOptions
 from slimmer.selection import rules
 from slimmer.selection.includes import apply_excludes, keep_includes
 from slimmer.selection.keeper import ELF, Keeper, Reason
+from slimmer.selection.presets import preset_named
 from slimmer.selection.trace import keep_traced, written_directories
 
 
@@ -26,11 +27,19 @@ class Selection:
 
 
 def select(
-    fs, observation: Observation, options: SelectOptions, inventory: Inventory | None = None
+    fs,
+    observation: Observation,
+    options: SelectOptions,
+    inventory: Inventory | None = None,
+    config: dict | None = None,
 ) -> Selection:
     """Decide what the slim image keeps. ``fs`` is the image's ImageFs; with the image's
-    ``inventory`` the OS identity and the (trimmed) package database are kept too."""
-    config = fs.config.get("config") or {}
+    ``inventory`` the OS identity and the (trimmed) package database are kept too; ``config``
+    is the runtime config the slim image gets (default: the image's own).
+    ``options.preset`` says how far the rules widen what the run used."""
+    preset = preset_named(options.preset)
+    if config is None:
+        config = fs.config.get("config") or {}
     env = list(config.get("Env") or [])
     workdir = config.get("WorkingDir") or "/"
     argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
@@ -39,18 +48,21 @@ def select(
 
     keep_traced(keeper, observation)
     rules.keep_basics(keeper, config, argv)
-    warnings += rules.keep_state(keeper, config, written_directories(keeper, observation))
+    written = written_directories(keeper, observation)
+    warnings += rules.keep_state(keeper, config, written, preset)
     warnings += keep_includes(keeper, options, env, workdir)
     rules.keep_script_interpreters(keeper, env)
     analysed: set[str] = set()
     closure = _keep_elf_closure(keeper, env, analysed)
-    rules.keep_certificates(keeper, observation)
-    rules.keep_nss(keeper, observation)
-    rules.keep_timezones(keeper, observation, config)
-    rules.keep_locales(keeper, observation)
-    rules.keep_python_pairs(keeper)
+    rules.keep_certificates(keeper, observation, preset)
+    rules.keep_nss(keeper, observation, preset)
+    rules.keep_timezones(keeper, observation, config, preset)
+    rules.keep_locales(keeper, observation, preset)
+    rules.keep_plugin_dirs(keeper, observation, preset)
+    rules.keep_python_packages(keeper, preset)
+    rules.keep_python_pairs(keeper, preset)
     if closure.files:
-        rules.keep_loader_config(keeper)
+        rules.keep_loader_config(keeper, preset)
     # rules may have added ELF files (NSS modules, tools in kept trees): close over them too
     late = _keep_elf_closure(keeper, env, analysed)
     dropped = apply_excludes(keeper, options.excludes)

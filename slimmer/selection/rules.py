@@ -3,7 +3,8 @@
 Each rule looks at the observation, the image config and what is kept so far, and keeps more.
 They encode what breaks slim images in practice: users and groups, CA certificates, NSS modules
 loaded by dlopen, time zones, locales and gconv, Python sources next to their bytecode, state
-directories, volumes, /tmp, the working directory and the commands the engine runs.
+directories, volumes, /tmp, the working directory and the commands the engine runs. How far a rule
+widens what the run used is its ``Preset``'s choice (presets.py), never a branch on a preset name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from slimmer.inventory import Inventory
 from slimmer.inventory.trim import DatabasePlan, plan_database
 from slimmer.observation import Observation
 from slimmer.selection.keeper import RULE, Keeper, Reason
+from slimmer.selection.presets import Extent, Preset
 from slimmer.selection.trace import ignored
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -30,6 +32,16 @@ CERT_DIRS = (
     "/usr/local/share/ca-certificates",
 )
 CERT_FILES = ("/etc/ca-certificates.conf",)
+CA_BUNDLES = (  # where TLS libraries and runtimes look for one file of all trusted CAs
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL, CentOS
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/ssl/cert.pem",  # Alpine, LibreSSL
+    "/usr/lib/ssl/cert.pem",  # OpenSSL's default CA file on Debian (a link to the first)
+    "/etc/ssl/certs/java/cacerts",  # Java's keystore (ca-certificates-java)
+)
 NSS_FILES = (
     "/etc/nsswitch.conf",
     "/etc/host.conf",
@@ -40,8 +52,13 @@ NSS_FILES = (
     "/etc/protocols",
 )
 TZ_PATHS = ("/etc/localtime", "/etc/timezone")
+LOCALE_TREES = ("/usr/lib/locale", "/usr/share/i18n")  # compiled locales, their sources
+LOCALE_DATA = (*LOCALE_TREES, "/usr/share/locale")
+ZONEINFO = "/usr/share/zoneinfo"
+NETWORK_FAMILIES = ("inet", "inet6")
 TLS_LIBRARY = re.compile(r"/lib(ssl|gnutls|mbedtls|wolfssl|nss3)[^/]*\.so")
 PYC = re.compile(r"^(?P<dir>.*)/__pycache__/(?P<mod>[^/.]+)\.[^/]+\.pyc$")
+SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")
 
 
 def env_value(env: list[str], name: str) -> str | None:
@@ -138,8 +155,9 @@ def _shebang(fs, entry) -> list[str]:
     return line.split()
 
 
-def keep_state(keeper: Keeper, config: dict, written: set[str]) -> list[str]:
-    """Directories written during the run and VOLUME directories keep their original contents.
+def keep_state(keeper: Keeper, config: dict, written: set[str], preset: Preset) -> list[str]:
+    """Directories written during the run and VOLUME directories keep their original contents
+    (or only themselves, as the preset says: what the run touched in them is traced).
 
     Returns warnings (a write into "/" cannot keep the whole image).
     """
@@ -148,39 +166,65 @@ def keep_state(keeper: Keeper, config: dict, written: set[str]) -> list[str]:
         if directory == "/":
             warnings.append("the target wrote into / itself; its contents are not all kept")
             continue
-        keeper.keep_tree(directory, Reason(RULE, "written during the run (state)"))
+        reason = Reason(RULE, "written during the run (state)")
+        _keep_extent(keeper, directory, preset.state_dirs, reason)
     for volume in sorted(config.get("Volumes") or {}):
-        keeper.keep_tree(volume, Reason(RULE, "VOLUME"))
+        _keep_extent(keeper, volume, preset.volumes, Reason(RULE, "VOLUME"))
     return warnings
 
 
-def keep_certificates(keeper: Keeper, observation: Observation) -> None:
-    """CA certificates when the target used a TLS library or read certificate paths."""
-    used = any(_under(p, CERT_DIRS) for p in _touched(observation)) or any(
-        TLS_LIBRARY.search(p) for p in keeper.kept
+def _keep_extent(keeper: Keeper, path: str, extent: Extent, reason: Reason) -> None:
+    if extent == "whole":
+        keeper.keep_tree(path, reason)
+    else:
+        keeper.keep(path, reason)
+
+
+def keep_certificates(keeper: Keeper, observation: Observation, preset: Preset) -> None:
+    """CA certificates when the target used a TLS library or read certificate paths (or, as the
+    preset says, opened a network socket): the certificate directories whole, or the bundles."""
+    used = (
+        any(_under(p, CERT_DIRS) for p in _touched(observation))
+        or any(TLS_LIBRARY.search(p) for p in keeper.kept)
+        or (preset.network_implies_tls_and_nss and _used_network(observation))
     )
     if not used:
         return
+    reason = Reason(RULE, "CA certificates")
+    if preset.certificates == "bundles":
+        for path in CA_BUNDLES:
+            keeper.keep(path, reason)
+        return
     for path in CERT_DIRS:
-        keeper.keep_tree(path, Reason(RULE, "CA certificates"))
+        keeper.keep_tree(path, reason)
     for path in CERT_FILES:
-        keeper.keep(path, Reason(RULE, "CA certificates"))
+        keeper.keep(path, reason)
 
 
-def keep_nss(keeper: Keeper, observation: Observation) -> None:
-    """NSS configuration, the modules nsswitch.conf names and the resolver, when NSS or DNS was
-    used (glibc loads them with dlopen, so a different run may need modules this one did not)."""
-    used = any(p in NSS_FILES or "/libnss_" in p for p in _touched(observation))
+def _used_network(observation: Observation) -> bool:
+    return any(socket.family in NETWORK_FAMILIES for socket in observation.sockets)
+
+
+def keep_nss(keeper: Keeper, observation: Observation, preset: Preset) -> None:
+    """NSS configuration, the modules nsswitch.conf names (or all, as the preset says) and the
+    resolver, when NSS or DNS was used (glibc loads them with dlopen, so a different run may
+    need modules this one did not)."""
+    if preset.nss_modules == "used":
+        return
+    used = any(p in NSS_FILES or "/libnss_" in p for p in _touched(observation)) or (
+        preset.network_implies_tls_and_nss and _used_network(observation)
+    )
     if not used:
         return
     reason = Reason(RULE, "NSS and DNS resolution")
     for path in NSS_FILES:
         keeper.keep(path, reason)
-    services = {"files", "dns"} | _nsswitch_services(keeper.fs)
+    named = {"files", "dns"} | _nsswitch_services(keeper.fs)
     for directory in _library_dirs(keeper.fs):
         for name in keeper.fs.listdir(directory):
             module = re.match(r"libnss_([a-z0-9]+)[.-]", name)
-            if (module and module.group(1) in services) or name.startswith("libresolv."):
+            wanted = module and (preset.nss_modules == "all" or module.group(1) in named)
+            if wanted or name.startswith("libresolv."):
                 keeper.keep(posixpath.join(directory, name), reason)
 
 
@@ -214,36 +258,67 @@ def _library_dirs(fs) -> list[str]:
     return list(found)
 
 
-def keep_timezones(keeper: Keeper, observation: Observation, config: dict) -> None:
+def keep_timezones(
+    keeper: Keeper, observation: Observation, config: dict, preset: Preset
+) -> None:
     """Time zone data when TZ is set or zones were looked up by name.
 
     Reading only /etc/localtime (what every glibc program's localtime() does) keeps that chain,
-    which the trace already did; a zone read by name means any zone may be asked for next.
+    which the trace already did; a zone read by name means any zone may be asked for next, so
+    all of them are kept, unless the preset keeps only TZ's zone besides the zones read.
     """
-    env = list(config.get("Env") or [])
-    localtime = keeper.fs.resolve("/etc/localtime").path
-    by_name = any(
-        _under(p, ("/usr/share/zoneinfo",)) and p != localtime
-        for p in _touched(observation, succeeded=True)
-    )
-    if env_value(env, "TZ") is None and not by_name:
+    tz = env_value(list(config.get("Env") or []), "TZ")
+    if tz is None and not _zones_used(keeper.fs, observation, preset):
         return
     reason = Reason(RULE, "time zones")
     for path in TZ_PATHS:
         keeper.keep(path, reason)
-    keeper.keep_tree("/usr/share/zoneinfo", reason)
+    if preset.zoneinfo_whole is not None:
+        keeper.keep_tree(ZONEINFO, reason)
+    elif tz is not None:
+        _keep_tz_zone(keeper, tz, reason)
 
 
-def keep_locales(keeper: Keeper, observation: Observation) -> None:
+def _zones_used(fs, observation: Observation, preset: Preset) -> bool:
+    """Whether the run read a zone by name, or any zone data (/etc/localtime too) when the
+    preset keeps all zones then."""
+    localtime = fs.resolve("/etc/localtime").path
+    for path in _touched(observation, succeeded=True):
+        if _under(path, (ZONEINFO,)) and path != localtime:
+            return True
+        if preset.zoneinfo_whole == "used" and (path == localtime or path in TZ_PATHS):
+            return True
+    return False
+
+
+def _keep_tz_zone(keeper: Keeper, tz: str, reason: Reason) -> None:
+    """The zone file TZ names (``Europe/Paris``, ``:Europe/Paris``), or the rules glibc applies
+    to a POSIX TZ string without a file (``posixrules``). An absolute TZ is read when used."""
+    name = tz.removeprefix(":")
+    if not name or name.startswith("/") or ".." in name.split("/"):
+        return
+    if keeper.keep(posixpath.join(ZONEINFO, name), reason) is None:
+        keeper.keep(posixpath.join(ZONEINFO, "posixrules"), reason)
+
+
+def keep_locales(keeper: Keeper, observation: Observation, preset: Preset) -> None:
     """Locales whole when one was used; gconv's configuration when it was read, and all its
-    modules once one was loaded (the program converts charsets, maybe others next time)."""
+    modules once one was loaded (the program converts charsets, maybe others next time); or as
+    the preset says."""
     touched = [p for p in _touched(observation) if not ignored(p)]
-    for top in ("/usr/lib/locale", "/usr/share/i18n"):
-        if any(_under(p, (top,)) for p in touched):
-            keeper.keep_tree(top, Reason(RULE, "locales"))
+    if preset.locales != "read":
+        any_locale = preset.locales == "all" and any(_under(p, LOCALE_DATA) for p in touched)
+        for top in LOCALE_TREES:
+            if any_locale or any(_under(p, (top,)) for p in touched):
+                keeper.keep_tree(top, Reason(RULE, "locales"))
+    if preset.gconv != "read":
+        _keep_gconv(keeper, touched, preset)
+
+
+def _keep_gconv(keeper: Keeper, touched: list[str], preset: Preset) -> None:
     for directory in sorted({_gconv_dir(p) for p in touched} - {None}):
         loaded = any(p.startswith(directory + "/") and p.endswith(".so") for p in touched)
-        if loaded:
+        if loaded or preset.gconv == "used":
             keeper.keep_tree(directory, Reason(RULE, "gconv modules"))
             continue
         reason = Reason(RULE, "gconv configuration")
@@ -257,8 +332,34 @@ def _gconv_dir(path: str) -> str | None:
     return head + "/gconv" if sep else None
 
 
-def keep_python_pairs(keeper: Keeper) -> None:
-    """A kept .pyc keeps its .py (tracebacks, stale checks) and a kept .py its cached .pyc."""
+def keep_python_packages(keeper: Keeper, preset: Preset) -> None:
+    """A kept Python module keeps its whole top-level package, when the preset says so (the
+    modules a later run may import lazily, encodings.* for a charset not seen yet)."""
+    if not preset.python_packages:
+        return
+    packages = {_top_package(keeper.fs, p) for p in keeper.kept if p.endswith((".py", ".pyc"))}
+    for package in sorted(packages - {None}):
+        keeper.keep_tree(package, Reason(RULE, "Python package"))
+
+
+def _top_package(fs, module: str) -> str | None:
+    """The outermost package directory (one with __init__.py) holding ``module``, if any."""
+    directory = posixpath.dirname(module)
+    if posixpath.basename(directory) == "__pycache__":
+        directory = posixpath.dirname(directory)
+    top = None
+    while directory != "/" and fs.lookup(posixpath.join(directory, "__init__.py")) is not None:
+        top = directory
+        directory = posixpath.dirname(directory)
+    return top
+
+
+def keep_python_pairs(keeper: Keeper, preset: Preset) -> None:
+    """A kept .pyc keeps its .py (tracebacks, stale checks) and a kept .py its cached .pyc,
+    unless the preset says not to (the trace keeps the source Python checks and the bytecode it
+    reads)."""
+    if not preset.python_pairs:
+        return
     reason = Reason(RULE, "Python source/bytecode pair")
     for path in list(keeper.kept):
         match = PYC.match(path)
@@ -273,12 +374,31 @@ def keep_python_pairs(keeper: Keeper) -> None:
                     keeper.keep(posixpath.join(cache, cached), reason)
 
 
-def keep_loader_config(keeper: Keeper) -> None:
-    """The dynamic loader's cache and configuration, for every dynamically linked program."""
+def keep_plugin_dirs(keeper: Keeper, observation: Observation, preset: Preset) -> None:
+    """Every directory outside the system library directories from which the run loaded a
+    shared object, whole, when the preset says so: a program that dlopens one plugin (a Python
+    extension module, a PostgreSQL library, a SASL mechanism) may load its siblings next.
+    Never "/" (that would be the whole image)."""
+    if not preset.plugin_dirs:
+        return
+    system = set(_library_dirs(keeper.fs))
+    directories = set()
+    for path in _touched(observation, succeeded=True):
+        if ignored(path) or not SHARED_OBJECT.search(path):
+            continue
+        resolution = keeper.fs.resolve(path)
+        if resolution.entry is not None and resolution.entry.type is not EntryType.DIR:
+            directories.add(posixpath.dirname(resolution.path))
+    for directory in sorted(directories - system - {"/"}):
+        keeper.keep_tree(directory, Reason(RULE, "shared objects were loaded from here"))
+
+
+def keep_loader_config(keeper: Keeper, preset: Preset) -> None:
+    """The dynamic loader's cache and configuration (as the preset lists them), for every
+    dynamically linked program."""
     reason = Reason(RULE, "dynamic loader configuration")
-    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf"):
-        keeper.keep(path, reason)
-    keeper.keep_tree("/etc/ld.so.conf.d", reason)
+    for path in preset.loader_files:
+        keeper.keep_tree(path, reason)
 
 
 def keep_package_database(

@@ -18,6 +18,7 @@ from slimmer.observation import (
     Observation,
     Op,
     PathAccess,
+    Pid1Signals,
     SocketUse,
 )
 from slimmer.sensor.syscalls import ABIS, ARCH_ABIS, syscall_name
@@ -244,6 +245,29 @@ def _bind_port(obs: Observation, f: list[bytes]) -> None:
     obs.bind_ports.append(_number(f[0], 0, _MAX_PORT))  # duplicates go at the end
 
 
+def _pid1_signals(obs: Observation, f: list[bytes]) -> None:
+    when = f[0].decode("ascii")
+    if when not in ("stop", "running"):
+        raise ValueError(f"pid1-signals sampled {when[:40]!r}")
+    caught, ignored = (_mask(field) for field in f[1:3])
+    obs.pid1_signals = Pid1Signals(caught=caught, ignored=ignored, at_stop=when == "stop")
+
+
+def _mask(field: bytes) -> int:
+    """A 64-bit signal mask: 16 hexadecimal digits, as /proc/PID/status shows it."""
+    if not re.fullmatch(rb"[0-9a-f]{16}", field):
+        raise ValueError(f"not a signal mask: {field[:40]!r}")
+    return int(field, 16)
+
+
+def _orphans(obs: Observation, f: list[bytes]) -> None:
+    obs.orphans = _number(f[0])
+
+
+def _zombies(obs: Observation, f: list[bytes]) -> None:
+    obs.zombies = _number(f[0])
+
+
 _HANDLERS: dict[str, Callable[[Observation, list[bytes]], None]] = {
     "arch": _arch,
     "fanotify": _fanotify,
@@ -259,4 +283,7 @@ _HANDLERS: dict[str, Callable[[Observation, list[bytes]], None]] = {
     "exec": _exec,
     "socket": _socket,
     "bind-port": _bind_port,
+    "pid1-signals": _pid1_signals,
+    "orphans": _orphans,
+    "zombies": _zombies,
 }
