@@ -115,8 +115,9 @@ def engine_view_ref(engine: Engine):
     ref = f"slimmer-test/speed-engineview:{uuid.uuid4().hex[:12]}"
     engine.load_image(io.BytesIO(engine_view_archive(ref, host_oci_arch())))
     # a layer unpacked less than fast.TOUCH_MARGIN_NS before a container's creation counts as
-    # changed for the container (the build would read the layers instead): wait past it
-    time.sleep(2 * TOUCH_MARGIN_NS / 1e9)
+    # changed for the container (the build would read the layers instead): wait well past it
+    # (with 2x the margin, a loaded machine once had the last layer's entries flagged)
+    time.sleep(20 * TOUCH_MARGIN_NS / 1e9)
     yield ref
     engine.remove_image(ref)
 
