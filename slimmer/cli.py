@@ -353,7 +353,8 @@ def cli() -> None:
     default="32G",
     show_default=True,
     metavar="SIZE",
-    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes).",
+    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes) "
+    "when its layers are read from the save stream (a walk unpacks none).",
 )
 @click.option(
     "--read-image",

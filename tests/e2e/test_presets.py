@@ -53,11 +53,11 @@ def test_lean_build_is_verified_works_and_default_is_unchanged(
 ) -> None:
     selections: list[dict[str, Selection]] = []
 
-    def every_preset(fs, observation, options, inventory=None) -> Selection:
+    def every_preset(fs, observation, options, inventory=None, config=None) -> Selection:
         made = {
-            preset: select(fs, observation, replace(options, preset=preset), inventory)
+            preset: select(fs, observation, replace(options, preset=preset), inventory, config)
             for preset in PRESET_NAMES
-        }
+        }  # no --new-* options here: config is the image's, as the pre-preset selection reads
         made["before presets"] = select_before_presets(fs, observation, options, inventory)
         selections.append(made)
         return made[options.preset]
