@@ -87,9 +87,9 @@ def reader(engine: Engine, tmp_path_factory):
 
     def read(ref: str) -> tuple[ImageFs, ServedFs, ServedFs | None]:
         info = engine.inspect_image(ref)
-        # the walk first: Docker's save stream of a layer with whiteouts changes its directory's
-        # inode change time (overlayfs marks it while the engine computes the diff), so a walk
-        # within TOUCH_MARGIN_NS of a save would find that directory changed for the container
+        # the walk first: Docker's save stream of a layer with whiteouts was seen to change their
+        # directory's inode change time (overlay2), so a walk within TOUCH_MARGIN_NS of a save
+        # finds that directory changed for the container (the engine-view test was flaky)
         walked = open_walked(engine, SESSION, info, work)
         save = read_save_stream(engine, info, work, cache, None)
         cached = open_cached(engine, SESSION, info, work, cache)
