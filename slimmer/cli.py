@@ -411,7 +411,22 @@ def cli() -> None:
     default="32G",
     show_default=True,
     metavar="SIZE",
-    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes).",
+    help="Refuse an image with a layer larger than SIZE uncompressed (K, M, G, T suffixes) "
+    "when its layers are read from the save stream (a walk unpacks none).",
+)
+@click.option(
+    "--read-image",
+    type=click.Choice(["auto", "cache", "walk", "save"]),
+    default="auto",
+    show_default=True,
+    help="How to read the image: the layer cache, a walk of a fresh container (both move only "
+    "what is read), or the engine's save stream (every byte); auto takes the fastest exact one.",
+)
+@click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Do not use or fill the layer index cache ($XDG_CACHE_HOME/slimmer).",
 )
 def build(**kwargs: Any) -> int:
     """Observe IMAGE, keep what it uses, write a slim image and verify it.
@@ -453,6 +468,8 @@ def build(**kwargs: Any) -> int:
         sbom_format=kwargs.pop("sbom_format"),
         attach_sbom=kwargs.pop("attach_sbom"),
         max_layer_bytes=parse_size(kwargs.pop("max_layer_bytes"), "--max-layer-bytes"),
+        read_image=kwargs.pop("read_image"),
+        layer_cache=not kwargs.pop("no_cache"),
     )
     options.observe.runs = runs
     outcome = run_build(options)

@@ -11,13 +11,17 @@ are handled here and nowhere else: see ``Engine.kind``.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
 import posixpath
 import re
+import socket
+import struct
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -133,6 +137,7 @@ class ImageInfo:
     architecture: str
     variant: str
     created: str
+    diff_ids: tuple[str, ...] = ()  # the layers' digests (RootFS.Layers), bottom first
 
 
 class Engine:
@@ -267,6 +272,7 @@ class Engine:
             architecture=attrs.get("Architecture") or "",
             variant=attrs.get("Variant") or "",
             created=attrs.get("Created") or "",
+            diff_ids=tuple((attrs.get("RootFS") or {}).get("Layers") or ()),
         )
 
     def save_image(self, ref: str) -> Iterator[bytes]:
@@ -411,15 +417,22 @@ class Engine:
         run: RunSettings | None = None,
         healthcheck: dict[str, Any] | None = None,
         working_dir: str | None = None,
+        isolated: bool = False,
     ) -> str:
         """Create (not start) a container labelled with the session; returns its id.
 
         ``ports`` are container ports like ``"80/tcp"``; each is published on a random host port.
         ``run``: the user's run settings (env, mounts, network, ...); ``healthcheck``: the
-        engine's Healthcheck object replacing the image's.
+        engine's Healthcheck object replacing the image's. ``isolated``: no network, no log,
+        stdin open, working directory /, only the capabilities in ``cap_add`` (a container
+        that only runs slimmer's sensor serving files, see ``attach``).
         """
         security_opt = self._engine_security_options(security_opt)
         run_config, run_host = self._run_settings_params(run) if run else ({}, {})
+        if isolated:
+            run_host.update(cap_drop=["ALL"], log_config={"type": "none"}, network_mode="none")
+            run_host.update(pids_limit=64, mem_limit=1 << 30)
+            run_config.update(stdin_open=True, working_dir="/")
         # a local engine publishes on the loopback address only: probes come from this host
         bind = ("127.0.0.1",) if self.published_host() == "127.0.0.1" else ()
         host_config = self.api.create_host_config(
@@ -707,6 +720,36 @@ class Engine:
                 uids.setdefault(fields[0], int(fields[2]))
         return uids
 
+    # ---- a container serving the image's files ---------------------------------------------
+
+    def attach(self, container: str) -> AttachedStream:
+        """The stdin and stdout of a created container (attach before starting it)."""
+        params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        sock = self._call(self.api.attach_socket, container, params=params)
+        raw = getattr(sock, "_sock", sock)  # the SDK wraps the socket in a SocketIO
+        return AttachedStream(raw, sock)
+
+    def created_ns(self, container: str) -> int:
+        """When the engine created the container, in nanoseconds since the epoch."""
+        return parse_time_ns(self._call(self.api.inspect_container, container)["Created"])
+
+    def walk_unsupported(self) -> str:
+        """Why a fresh container's tree cannot stand for the image's layers on this engine
+        ("" when it can): only Docker's overlay2 driver is known to show the layers' metadata
+        as unpacked, and not under SELinux labels, user namespaces or rootless mode."""
+        version = self.version()
+        components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
+        if "podman" in components.lower() or "podman" in str(version.get("Platform", "")).lower():
+            return "Podman's containers are not read as a walk"
+        info = self.info()
+        if info.get("Driver") != "overlay2":
+            return f"the engine's storage driver is {info.get('Driver')!r}, not overlay2"
+        options = " ".join(info.get("SecurityOptions") or [])
+        for name in ("selinux", "userns", "rootless"):
+            if f"name={name}" in options:
+                return f"the engine runs with {name}"
+        return ""
+
     # ---- cleanup ----------------------------------------------------------------------------
 
     def containers_of(self, session: str) -> list[str]:
@@ -858,6 +901,78 @@ class ChunkReader(io.RawIOBase):
         buffer[:size] = self._rest[:size]
         self._rest = self._rest[size:]
         return size
+
+
+class AttachedStream:
+    """A container's stdin and stdout over the engine's attach API (no TTY: the engine frames
+    stdout and stderr; ``recv`` gives stdout's bytes, stderr's last 4 KiB are kept)."""
+
+    STDERR_KEPT = 4096
+
+    def __init__(self, raw: socket.socket, owner: Any) -> None:
+        self._raw = raw
+        self._owner = owner  # keeps the SDK's response (and so the connection) alive
+        self._send_lock = threading.Lock()
+        self._frame_left = 0
+        self._frame_kind = 0
+        self.stderr = b""
+        raw.settimeout(None)
+
+    def send(self, data: bytes) -> None:
+        with self._send_lock:
+            self._raw.sendall(data)
+
+    def recv(self, size: int = 1 << 20) -> bytes:
+        """The next stdout bytes (b"" when the container closed its output)."""
+        while True:
+            if self._frame_left == 0:
+                header = self._exactly(8)
+                if len(header) < 8:
+                    return b""
+                self._frame_kind = header[0]
+                self._frame_left = struct.unpack(">I", header[4:])[0]
+                continue
+            data = self._raw.recv(min(size, self._frame_left))
+            if not data:
+                return b""
+            self._frame_left -= len(data)
+            if self._frame_kind == 2:
+                self.stderr = (self.stderr + data)[-self.STDERR_KEPT :]
+                continue
+            return data
+
+    def _exactly(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self._raw.recv(size - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        for close in (self._raw.close, getattr(self._owner, "close", None)):
+            try:
+                if close is not None:
+                    close()
+            except OSError:
+                pass
+
+
+_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
+
+
+def parse_time_ns(text: str) -> int:
+    """An RFC 3339 time with up to nanoseconds (as the engine writes them) in ns since the
+    epoch."""
+    found = _TIME.fullmatch(text.strip())
+    if not found:
+        raise SlimmerError(f"the engine gave a time slimmer cannot read: {text[:40]!r}")
+    whole, fraction, zone = found.groups()
+    zone = "+00:00" if zone == "Z" else zone
+    moment = datetime.datetime.fromisoformat(whole + zone)
+    seconds = int(moment.timestamp())
+    return seconds * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
 
 
 def split_ref(ref: str) -> tuple[str, str]:

@@ -97,6 +97,8 @@ class BuildOptions:
     sbom_format: str = "both"  # cyclonedx | spdx | both | none
     attach_sbom: bool = False
     max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES  # refuse layers larger than this uncompressed
+    read_image: str = "auto"  # auto | cache | walk | save (slimmer.imagefs.reading)
+    layer_cache: bool = True  # --no-cache: neither read nor fill the layer index cache
     run: RunSettings = field(default_factory=RunSettings)
     compose: ComposeOptions | None = None
     changes: ConfigChanges = field(default_factory=ConfigChanges)  # --new-*: slim image config

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -26,10 +27,12 @@ from slimmer.diff.build import write_build_audit
 from slimmer.endpoints import resolve_endpoint
 from slimmer.engine import Engine, ImageInfo
 from slimmer.errors import EXIT_OK, EXIT_VERIFY_FAILED, SlimmerError, UsageError
-from slimmer.escaping import map_strings
+from slimmer.escaping import map_strings, printable
 from slimmer.findings import findings
 from slimmer.imagefs import ImageFs
-from slimmer.imagefs.opener import open_stream
+from slimmer.imagefs.cache import LayerCache
+from slimmer.imagefs.reading import ReadReport, read_for_build, read_save_stream
+from slimmer.imagefs.served import ServedFs
 from slimmer.inventory import Inventory, read_inventory
 from slimmer.observation import Observation
 from slimmer.observe import Observed, ObservedRun, observe, run_targets, user_specs
@@ -164,22 +167,14 @@ def _build(
     info = source.info
     tag = options.tag or default_tag(info)
     output_dir = options.output_dir or default_output_dir(info)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-index") as pool:
-        indexing = pool.submit(_index, session, info, progress, options.max_layer_bytes, source.fs)
-        try:
-            observed = _observe(engine, session, target, info, options, progress)
-            with progress.phase("index_wait", "reading the image's layers"):
-                fs = indexing.result()
-        finally:
-            session.cancelled.set()  # stops the reader if it is still running
-    with fs:  # its spool directory goes when the build is done
-        config = options.changes.apply(fs.config.get("config") or {})
-        with progress.phase("select", "selecting what to keep"):
-            inventory = read_inventory(fs)
-            selection = select(
-                fs, observed.observation, _select_options(options), inventory, config
-            )
-        packages = _slim_packages(fs, inventory, selection, _source_name(info), options, progress)
+    cache = _layer_cache(options)
+    observed, fs, read_report, (profile, artifacts) = _observe_and_read(
+        engine, session, target, source, options, progress, cache, output_dir
+    )
+    fs, (inventory, selection, packages) = _select_exactly(
+        fs, read_report, session, info, observed, options, progress, cache
+    )
+    with fs:  # its spool directory (and serving container) go when the build is done
         with progress.phase("rebuild", f"writing {tag}"):
             built = build_image(
                 engine if options.load else None,
@@ -194,14 +189,15 @@ def _build(
                 changes=options.changes,
             )
             slim = slim_image(engine, session, built, tag, options)
-        profile, artifacts = _write_profiles(
-            observed.observation, target, info, output_dir, options
-        )
-        verifications: list[Verification] = []
-        if options.verify:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slimmer-audit") as pool:
+            names = (options.image, tag)
+            audit = pool.submit(
+                _write_audit, fs, inventory, built, names, output_dir, session, progress
+            )  # beside the verification: it reads the image and the slim layer, nothing else
             verifications = _verify_slim(
                 engine, session, slim.id, target, observed, options, profile, progress
             )
+            audited = audit.result()
         passed = all(v.passed for v in verifications)
         pushed, push_failure = push(engine, tag, options, passed, progress)
         kept, removed = split_tree(fs, selection)
@@ -216,7 +212,9 @@ def _build(
             warnings=_observation_warnings(observed, target)
             + selection.warnings
             + push_warnings(options, passed, pushed, push_failure),
+            image_read=read_report.to_dict(),
             timings=_timings(progress),
+            timeline=progress.timeline(),
         )
         if options.changes:
             report["config_changes"] = options.changes.summary()
@@ -228,8 +226,7 @@ def _build(
             "removed": output_dir / "removed.txt",
             **artifacts,
             **write_documents(packages.documents, output_dir),
-            **_write_audit(fs, inventory, built, (options.image, tag), output_dir, session,
-                           progress),
+            **audited,
         }
         if push_failure is not None:
             raise push_failure  # after the outputs are written
@@ -383,8 +380,8 @@ def _write_audit(
     progress: Progress,
 ) -> dict[str, Path]:
     """diff.json and report.html: the original compared with the slim image (what was removed,
-    which packages are gone), viewable without reading JSON."""
-    with progress.phase("audit", "comparing the original and the slim image"):
+    which packages are gone), viewable without reading JSON. Runs beside the verification."""
+    with progress.timed("audit"):
         return write_build_audit(fs, built, names, output_dir, session.workdir, inventory)
 
 
@@ -459,36 +456,158 @@ def _redacted(value: Any, run: RunSettings) -> Any:
     return map_strings(value, run.redact)
 
 
-def _index(
+def _observe_and_read(
+    engine: Engine,
     session: Session,
-    info: ImageInfo,
+    target: Target,
+    source: SourceImage,
+    options: BuildOptions,
     progress: Progress,
-    max_layer_bytes: int,
-    ready: ImageFs | None = None,
-) -> ImageFs:
-    """Read the image's save stream into an index (own engine client: this runs in a thread
-    beside the observation); stops when the session ends. ``ready``: the index of an image
-    read from a file, used as it is."""
-    if ready is not None:
-        return ready
+    cache: LayerCache | None,
+    output_dir: Path,
+) -> tuple[Observed, ImageFs, ReadReport, tuple[dict[str, Any], dict[str, Path]]]:
+    """Side by side: the image is read (from inspect on) while the target is observed, and the
+    profiles are written while the reading ends."""
+    info = source.info
+    stop_reading = threading.Event()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="slimmer-index") as pool:
+        reading = pool.submit(_read, session, source, progress, options, cache, stop_reading)
+        try:
+            observed = _observe(engine, session, target, info, options, progress)
+            profiles = pool.submit(
+                _write_profiles, observed.observation, target, info, output_dir, options
+            )
+            with progress.phase("index_wait", "reading the image's layers"):
+                fs, read_report = reading.result()
+        except BaseException:
+            stop_reading.set()  # stops a save stream still running
+            reading.add_done_callback(_close_read)
+            raise
+        try:
+            return observed, fs, read_report, profiles.result()
+        except BaseException:
+            fs.close()
+            raise
+
+
+def _close_read(reading: Future[tuple[ImageFs, ReadReport]]) -> None:
+    """Close an image read that is no longer wanted (its serving container stops)."""
+    if not reading.cancelled() and reading.exception() is None:
+        reading.result()[0].close()
+
+
+def _layer_cache(options: BuildOptions) -> LayerCache | None:
+    """The layer index cache, unless --no-cache (or it cannot be used here)."""
+    if not options.layer_cache:
+        return None
+    cache = LayerCache()
+    return cache if cache.usable else None
+
+
+def _read(
+    session: Session,
+    source: SourceImage,
+    progress: Progress,
+    options: BuildOptions,
+    cache: LayerCache | None,
+    stop: threading.Event,
+) -> tuple[ImageFs, ReadReport]:
+    """Read the image for the build (own engine client: this runs in a thread beside the
+    observation, started at inspect time); a save stream stops when ``stop`` is set. An image
+    given as a file was indexed from the file already."""
+    if source.fs is not None:
+        return source.fs, ReadReport(
+            method="file", asked=options.read_image, layers=len(source.info.diff_ids)
+        )
+    info = source.info
     engine = session.engine.new_connection()
-
-    def chunks() -> Iterator[bytes]:
-        for chunk in engine.save_image(info.id):
-            if session.cancelled.is_set():
-                raise Cancelled("image reading cancelled")
-            yield chunk
-
     try:
         with progress.timed("index"):
-            return open_stream(
-                chunks(),
+            return read_for_build(
+                engine,
+                session.id,
+                info,
                 session.workdir,
-                label=f"the save stream of {info.ref}",
-                max_layer_bytes=max_layer_bytes,
+                method=options.read_image,
+                cache=cache,
+                cancelled=stop,
+                max_layer_bytes=options.max_layer_bytes,
             )
     finally:
         engine.close()
+
+
+Chosen = tuple[Inventory, Selection, SlimPackages]
+
+
+def _select_exactly(
+    fs: ImageFs,
+    read_report: ReadReport,
+    session: Session,
+    info: ImageInfo,
+    observed: Observed,
+    options: BuildOptions,
+    progress: Progress,
+    cache: LayerCache | None,
+) -> tuple[ImageFs, Chosen]:
+    """Select and trim the package database. When the image was read by a walk and what the
+    build needs is something the walk could not know exactly, read the save stream and do it
+    again (said in the report): the slim image never depends on how the image was read."""
+    try:
+        chosen = _select(fs, info, observed, options, progress)
+    except BaseException:
+        fs.close()
+        raise
+    inexact = fs.inexact(_written_paths(chosen)) if isinstance(fs, ServedFs) else []
+    if not inexact:
+        return fs, chosen
+    shown = ", ".join(printable(p) for p in inexact[:5])
+    read_report.fallback = f"the walk cannot know {shown}" + (" ..." if len(inexact) > 5 else "")
+    read_report.method = "save"
+    fs.close()
+    engine = session.engine.new_connection()
+    try:
+        with progress.phase("index_fallback", "reading the image's layers (save stream)"):
+            fs = read_save_stream(
+                engine, info, session.workdir, cache, None, options.max_layer_bytes
+            )
+    finally:
+        engine.close()
+    try:
+        return fs, _select(fs, info, observed, options, progress)
+    except BaseException:
+        fs.close()
+        raise
+
+
+def _prefetch_for_selection(fs: ImageFs, observation: Observation) -> None:
+    """Fetch the files the target used while the selection starts (it reads their ELF
+    headers, and most are kept): one request stream instead of one round trip each. A no-op
+    for layers read from the save stream."""
+    if isinstance(fs, ServedFs):
+        used = {p.path for p in observation.paths if not p.errno}
+        fs.prefetch_paths(sorted(used | {f.path for f in observation.files}))
+
+
+def _select(
+    fs: ImageFs, info: ImageInfo, observed: Observed, options: BuildOptions, progress: Progress
+) -> Chosen:
+    with progress.phase("select", "selecting what to keep"):
+        _prefetch_for_selection(fs, observed.observation)
+        inventory = read_inventory(fs)
+        config = options.changes.apply(fs.config.get("config") or {})
+        selection = select(
+            fs, observed.observation, _select_options(options), inventory, config
+        )
+    fs.prefetch(e for e in map(fs.lookup, sorted(selection.kept)) if e is not None)
+    packages = _slim_packages(fs, inventory, selection, _source_name(info), options, progress)
+    return inventory, selection, packages
+
+
+def _written_paths(chosen: Chosen) -> list[str]:
+    """The paths the slim layer is written from."""
+    _inventory, selection, packages = chosen
+    return [*selection.kept, *packages.contents]
 
 
 def _verify_slim(
@@ -503,6 +622,8 @@ def _verify_slim(
 ) -> list[Verification]:
     """Every observed run replayed on the slim image, as is and under seccomp.json; when a run
     passes as is but fails under seccomp.json, the syscalls it lacked are named."""
+    if not options.verify:
+        return []
     with progress.phase("verify", "verifying the slim image"):
         pairs = _verify_both(session, image, target, observed, options, profile, progress)
     for run, (plain, confined) in zip(observed.runs, pairs, strict=True):

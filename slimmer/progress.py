@@ -25,6 +25,7 @@ class Progress:
         self.quiet = quiet
         self.live = self.console.is_terminal and not quiet
         self.timings: dict[str, float] = {}
+        self.spans: list[tuple[str, float, float]] = []  # phase, start, end (since started)
         self.started = time.monotonic()
         self._lock = threading.Lock()
 
@@ -50,10 +51,17 @@ class Progress:
         try:
             yield
         finally:
+            end = time.monotonic()
             with self._lock:
-                self.timings[name] = round(
-                    self.timings.get(name, 0.0) + time.monotonic() - start, 3
-                )
+                self.timings[name] = round(self.timings.get(name, 0.0) + end - start, 3)
+                self.spans.append((name, start - self.started, end - self.started))
+
+    def timeline(self) -> list[dict[str, float | str]]:
+        """Every timed piece of work with its start and end (seconds since the start), in
+        the order they started: what ran side by side shows as overlapping spans."""
+        with self._lock:
+            spans = sorted(self.spans, key=lambda span: span[1])
+        return [{"phase": n, "start": round(s, 3), "end": round(e, 3)} for n, s, e in spans]
 
     def say(self, text: str) -> None:
         """Show a plain text line."""

@@ -45,6 +45,9 @@ def json_summary(outcome: RunOutcome) -> dict[str, Any]:
         "artifacts": {name: str(path) for name, path in outcome.artifacts.items()},
         "timings": report.get("timings", {}),
     }
+    for key in ("timeline", "image_read"):
+        if key in report:
+            summary[key] = report[key]
     if "result" in report:
         summary["result"] = {k: report["result"].get(k) for k in ("ref", "id", "size")}
         summary["ratio"] = report.get("ratio")
@@ -110,6 +113,10 @@ def print_summary(outcome: RunOutcome, as_json: bool) -> None:
     _add_findings(table, report.get("findings", []))
     for warning in report.get("warnings", [])[:10]:
         table.add_row("warning", f"[yellow]{_text(warning)}[/]")
+    read = report.get("image_read")
+    if read:
+        how = read["method"] + (f" ({_text(read['fallback'])})" if read.get("fallback") else "")
+        table.add_row("image read", how)
     table.add_row("artifacts", _text(str(outcome.output_dir)))
     table.add_row("time", f"{report.get('timings', {}).get('total', 0.0):.1f}s")
     console.print(table)

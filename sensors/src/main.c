@@ -354,6 +354,8 @@ int main(int argc, char **argv)
 	struct options o;
 	char fan_mode[128] = "off: disabled (--no-fanotify)", ptrace_mode[128];
 	uint64_t started = now_ms();
+	if (argc > 1 && strcmp(argv[1], "--serve") == 0)
+		return serve_main(argc, argv);
 	parse(argc, argv, &o);
 	stop_signal_opt = o.stop_signal;
 	grace_timer.it_value.tv_sec = (time_t)o.grace;

@@ -189,4 +189,7 @@ char *read_small_file(const char *path, int *err); /* NUL-terminated, <= 4 MiB *
 void warn_add(const char *fmt, ...);
 void warnings_report(struct out *o);
 
+/* ---- the image's tree and contents from a fresh container (walk.c, sensors/WALK.md) ---- */
+int serve_main(int argc, char **argv); /* sensor --serve ... */
+
 #endif

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -141,6 +141,10 @@ class ImageFs:
         start = self.layer_offsets[entry.layer] + entry.offset
         region = Region(self.layers[entry.layer], start, entry.size)
         return io.BufferedReader(region, buffer_size=1 << 16)  # type: ignore[return-value]
+
+    def prefetch(self, entries: Iterable[Entry]) -> None:
+        """Announce contents about to be read (a no-op: layer files are local; an index
+        whose contents come from elsewhere starts fetching them)."""
 
     # ---- lifetime ---------------------------------------------------------------------------
 

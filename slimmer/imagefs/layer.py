@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from slimmer.errors import ImageFormatError, SlimmerError
+from slimmer.imagefs.engineview import CAPABILITY, engine_mtime, engine_xattrs
 from slimmer.imagefs.model import Entry, EntryType
 from slimmer.imagefs.paths import PathEscape, join, normalise, parent
 from slimmer.imagefs.streams import (
@@ -91,6 +94,15 @@ class LayerBlob:
     diff_id: str  # sha256 of the uncompressed tar
     size: int  # bytes of the uncompressed tar
     diff: LayerDiff
+    members: list[Member] | None = None  # the members read (when asked for, for the cache)
+    total: int = 0  # bytes the diff_id hashes
+
+
+class KnownLayer(Protocol):
+    """A layer whose index is known (the cache) when its blob turns out to have this diff_id."""
+
+    diff_id: str
+    diff: LayerDiff
 
 
 def sniff(head: bytes) -> str:
@@ -126,11 +138,17 @@ def ingest(
     spool: Path,
     in_place: tuple[Path, int] | None = None,
     max_bytes: int = DEFAULT_MAX_LAYER_BYTES,
+    known: KnownLayer | None = None,
+    seen: list[Member] | None = None,
 ) -> LayerBlob:
     """Read a layer blob once: hash it, decompress it, write the tar to ``spool`` (unless it
     is uncompressed and ``in_place`` says which file, from which offset, it already is) and
     index it. Bytes after the end of the archive are hashed (they are part of the diff_id)
-    but not spooled; more than ``max_bytes`` of uncompressed tar is an error."""
+    but not spooled; more than ``max_bytes`` of uncompressed tar is an error.
+
+    ``known``: an uncompressed streamed blob is spooled whole and hashed, and when it is that
+    layer its index is taken as is (else the spooled tar is read). ``seen`` collects the
+    members read, for the cache (``LayerBlob.members``)."""
     raw = Tee(src)
     head = read_head(raw, BLOCK)
     kind = sniff(head)
@@ -147,14 +165,24 @@ def ingest(
     keep = in_place if kind == "tar" and in_place is not None else None
     compressed = kind != "tar"  # else the tar's digest is the blob's: hash it once
     stream = Limited(stream, max_bytes)
+    read: list[Member] | None = seen
     try:
-        if keep is not None:
+        if known is not None and keep is None and not compressed:
+            with open(spool, "wb") as sink:
+                tar = Tee(stream, sink, hashing=False)
+                while tar.read(CHUNK):
+                    pass
+            if raw.digest() == known.diff_id:
+                diff, read = known.diff, None
+            else:
+                diff = _read_spooled(spool, tar.written, seen)
+        elif keep is not None:
             tar = Tee(stream, hashing=compressed)
-            diff = _read_all(tar)
+            diff = _read_all(tar, seen)
         else:
             with open(spool, "wb") as sink:
                 tar = Tee(stream, sink, hashing=compressed)
-                diff = _read_all(tar)
+                diff = _read_all(tar, seen)
         while raw.read(CHUNK):  # a decompressor may stop before its input ends
             pass
     except TarError as exc:
@@ -168,17 +196,25 @@ def ingest(
         ) from None
     diff_id = tar.digest() if compressed else raw.digest()
     path, start = keep or (spool, 0)
-    return LayerBlob(path, start, raw.digest(), diff_id, tar.count if keep else tar.written, diff)
+    size = tar.count if keep else tar.written
+    total = tar.count if compressed else raw.count
+    return LayerBlob(path, start, raw.digest(), diff_id, size, diff, read, total)
 
 
-def _read_all(tar: Tee) -> LayerDiff:
+def _read_all(tar: Tee, seen: list[Member] | None = None) -> LayerDiff:
     """Index the tar, then read what follows its end without spooling it (the digest needs
     it; the cap bounds it)."""
-    diff = read_diff(TarReader(tar))
+    diff = read_diff(TarReader(tar), seen)
     tar.sink = None
     while tar.read(CHUNK):
         pass
     return diff
+
+
+def _read_spooled(spool: Path, size: int, seen: list[Member] | None) -> LayerDiff:
+    """Index a tar already spooled (data skipped by seeking)."""
+    with open(spool, "rb") as handle:
+        return read_diff(TarReader(handle, size=size), seen)
 
 
 def copy_diff(diff: LayerDiff, index: int) -> LayerDiff:
@@ -209,10 +245,14 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in escaped)
 
 
-def read_diff(reader: TarReader) -> LayerDiff:
+def read_diff(reader: Iterable[Member], seen: list[Member] | None = None) -> LayerDiff:
+    """A layer's own tree from its members (a TarReader, or members kept before: every check
+    runs again); ``seen`` collects the members read, for the layer cache."""
     builder = _DiffBuilder()
     for member in reader:
         builder.add(member)
+        if seen is not None:
+            seen.append(member)
     builder.settle_links()
     return LayerDiff(builder.tree, builder.opaque)
 
@@ -301,6 +341,7 @@ class _DiffBuilder:
             group = self._links[target.offset] = _LinkGroup([target], target, dict(target.xattrs))
         group.entries.append(entry)
         group.last = entry
+        group.xattrs.pop(CAPABILITY, None)  # the engine's chown of this name clears it
         group.xattrs.update(entry.xattrs)
         self._place(path, entry)
 
@@ -308,7 +349,8 @@ class _DiffBuilder:
         """Give every name of a hardlink group the group's final metadata (once per group,
         so that a group of n names costs O(n)). The names share one read-only xattr dict."""
         for group in self._links.values():
-            last, xattrs = group.last, group.xattrs
+            last = group.last
+            xattrs = engine_xattrs(EntryType.FILE, last.mode, group.xattrs)
             for entry in group.entries:
                 entry.mode, entry.uid, entry.gid = last.mode, last.uid, last.gid
                 entry.uname, entry.gname, entry.mtime = last.uname, last.gname, last.mtime
@@ -346,7 +388,10 @@ class _DiffBuilder:
             and old.type is EntryType.DIR
             and entry.type is EntryType.DIR
         ):
-            self.entries[path] = entry  # a directory over a directory: new metadata only
+            # a directory over a directory: new metadata, the extended attributes add up
+            merged = {**old.xattrs, **entry.xattrs}
+            entry.xattrs = engine_xattrs(EntryType.DIR, entry.mode, merged)
+            self.entries[path] = entry
         else:
             self.tree.remove(path)
             self.tree.put(path, entry)
@@ -379,18 +424,22 @@ def check_values(member: Member) -> None:
 
 
 def _entry(path: str, kind: EntryType, member: Member) -> Entry:
+    """The entry as the engine unpacks the member (``engineview``)."""
+    mode = 0o777 if kind is EntryType.SYMLINK else member.mode  # as Linux shows any symlink
+    xattrs = {k: v for k, v in member.xattrs.items() if v}  # the engine sets no empty one
+    content_kind = EntryType.FILE if kind is EntryType.HARDLINK else kind
     return Entry(
         path=path,
         type=kind,
-        mode=0o777 if kind is EntryType.SYMLINK else member.mode,  # as Linux shows any symlink
+        mode=mode,
         uid=member.uid,
         gid=member.gid,
         uname=member.uname,
         gname=member.gname,
         size=member.size if kind is EntryType.FILE else 0,
-        mtime=member.mtime,
+        mtime=engine_mtime(kind, member.mtime),
         linkname=member.linkname if kind is EntryType.SYMLINK else "",
-        xattrs={k: v for k, v in member.xattrs.items() if v},  # the engine sets no empty one
+        xattrs=engine_xattrs(content_kind, mode, xattrs),
         devmajor=member.devmajor,
         devminor=member.devminor,
         offset=member.offset if kind is EntryType.FILE else -1,

@@ -6,12 +6,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from slimmer.engine import Engine
 from slimmer.errors import ImageFormatError, SlimmerError
+from slimmer.imagefs.cache import LayerCache
+from slimmer.imagefs.engineview import engine_paths
 from slimmer.imagefs.index import ImageFs
 from slimmer.imagefs.layer import (
     DEFAULT_MAX_LAYER_BYTES,
@@ -25,6 +27,7 @@ from slimmer.imagefs.merge import merge
 from slimmer.imagefs.model import Platform
 from slimmer.imagefs.sources import ArchiveStore, DirectoryStore, Store, StreamStore
 from slimmer.imagefs.streams import IterReader
+from slimmer.imagefs.tree import Tree
 
 MAX_LAYERS = 128  # overlay2's limit of lower layers
 
@@ -64,18 +67,27 @@ def open_stream(
     label: str = "the image stream",
     max_layer_bytes: int = DEFAULT_MAX_LAYER_BYTES,
     keep_layers: bool = False,
+    *,
+    cache: LayerCache | None = None,
+    expected: Sequence[str] = (),
+    engine_view: bool = False,
 ) -> ImageFs:
     """Index an image arriving as a stream of an image archive (``docker save`` output, or an
-    OCI layout tar), read once: every layer is indexed while it is copied to ``workdir``."""
+    OCI layout tar), read once: every layer is indexed while it is copied to ``workdir``.
+
+    ``cache``: layers of ``expected`` (the image's diff_ids) found there are not read again,
+    the others are stored there. ``engine_view``: the tree a build reads, without what the
+    engine provides in every container (``engineview``)."""
 
     def store(spool: Path) -> Store:
         stream = IterReader(iter(chunks))
+        known = cache.known_by_size(expected) if cache is not None else None
         try:
-            return StreamStore(stream, spool, label, max_layer_bytes)
+            return StreamStore(stream, spool, label, max_layer_bytes, known, cache is not None)
         finally:
             stream.close()
 
-    return _index(store, workdir, platform, keep_layers)
+    return _index(store, workdir, platform, keep_layers, cache, engine_view)
 
 
 def _from_engine(
@@ -102,6 +114,8 @@ def _index(
     workdir: str | os.PathLike[str],
     platform: Platform | str | None,
     keep_layers: bool = False,
+    cache: LayerCache | None = None,
+    engine_view: bool = False,
 ) -> ImageFs:
     want, explicit = wanted_platform(platform)
     work = Path(workdir)
@@ -135,7 +149,11 @@ def _index(
                     HINT,
                 )
             blobs.append(blob)
+        _store_indexes(cache, blobs)
         kept = [copy_diff(b.diff, n) for n, b in enumerate(blobs)] if keep_layers else None
+        tree = merge([b.diff for b in blobs])
+        if engine_view:
+            remove_engine_paths(tree)
         return ImageFs(
             config=config,
             digest=located.digest,
@@ -143,7 +161,7 @@ def _index(
             layer_offsets=[b.start for b in blobs],
             layer_sizes=[b.size for b in blobs],
             diff_ids=list(diff_ids),
-            tree=merge([b.diff for b in blobs]),
+            tree=tree,
             owned=spool,
             layer_diffs=kept,
         )
@@ -159,6 +177,20 @@ def _index(
     except BaseException:
         shutil.rmtree(spool, ignore_errors=True)
         raise
+
+
+def _store_indexes(cache: LayerCache | None, blobs: list[LayerBlob]) -> None:
+    """Put the layers read (not taken from the cache) into it."""
+    for blob in blobs:
+        if cache is not None and blob.members is not None:
+            cache.put(blob.diff_id, blob.total, blob.members)
+        blob.members = None
+
+
+def remove_engine_paths(tree: Tree) -> None:
+    """Drop what the engine provides in every container from a merged tree."""
+    for path in engine_paths(list(tree.entries)):
+        tree.remove(path)
 
 
 def _as_path(spec: str | os.PathLike[str]) -> Path | None:

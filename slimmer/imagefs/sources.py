@@ -11,11 +11,19 @@ only if the image needs it).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from slimmer.errors import ImageFormatError
-from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES, HINT, LayerBlob, ingest, sniff
+from slimmer.imagefs.layer import (
+    DEFAULT_MAX_LAYER_BYTES,
+    HINT,
+    KnownLayer,
+    LayerBlob,
+    ingest,
+    sniff,
+)
 from slimmer.imagefs.paths import PathEscape, normalise
 from slimmer.imagefs.streams import Prefixed, Region, read_head
 from slimmer.imagefs.tarstream import BLOCK, CHUNK, REGULAR_TYPES, Reader, TarError, TarReader
@@ -68,14 +76,25 @@ class _Links:
 
 class StreamStore(_Links):
     """A tar stream read once: every regular member is spooled; layer blobs are indexed while
-    they are spooled (the manifest naming them may come last)."""
+    they are spooled (the manifest naming them may come last).
+
+    ``known(size)``: a layer whose index is known (the cache) that an uncompressed blob of
+    ``size`` bytes may be; ``collect``: keep the members read (``LayerBlob.members``)."""
 
     def __init__(
-        self, src: Reader, spool: Path, label: str, max_bytes: int = DEFAULT_MAX_LAYER_BYTES
+        self,
+        src: Reader,
+        spool: Path,
+        label: str,
+        max_bytes: int = DEFAULT_MAX_LAYER_BYTES,
+        known: Callable[[int], KnownLayer | None] | None = None,
+        collect: bool = False,
     ) -> None:
         super().__init__()
         self.label = label
         self._max_bytes = max_bytes
+        self._known = known
+        self._collect = collect
         self._files: dict[str, Path | None] = {}  # None: too large to be a manifest or config
         self._blobs: dict[str, LayerBlob | ImageFormatError] = {}
         reader = TarReader(src)
@@ -85,16 +104,21 @@ class StreamStore(_Links):
                 if member.typeflag in (b"1", b"2"):
                     self._link(name, member.linkname, member.typeflag == b"2")
                 elif member.typeflag in REGULAR_TYPES:
-                    self._take(_MemberData(reader), name, spool / f"member-{number:05d}")
+                    spooled = spool / f"member-{number:05d}"
+                    self._take(_MemberData(reader), name, spooled, member.size)
         except TarError as exc:
             raise ImageFormatError(f"{label}, {exc.where()}: {exc.message}", HINT) from None
 
-    def _take(self, data: _MemberData, name: str, path: Path) -> None:
+    def _take(self, data: _MemberData, name: str, path: Path, size: int) -> None:
         head = read_head(data, BLOCK)
         kind = sniff(head)
         if kind in ("tar", "gzip", "zstd"):
+            known = self._known(size) if self._known is not None and kind == "tar" else None
+            seen = [] if self._collect else None
             try:
-                self._blobs[name] = ingest(Prefixed(head, data), name, path, None, self._max_bytes)
+                self._blobs[name] = ingest(
+                    Prefixed(head, data), name, path, None, self._max_bytes, known, seen
+                )
             except ImageFormatError as exc:  # raised if the image uses this blob
                 self._blobs[name] = exc
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,10 +128,13 @@ def build_config(
     changes: ConfigChanges | None = None,
 ) -> bytes:
     """The config JSON. ``changes`` apply to the original's runtime settings; ``labels`` are
-    added, and slimmer's own two labels (source image digest, slimmer version) always are."""
+    added, and slimmer's own two labels (source image digest, slimmer version) always are.
+    Empty settings are left out and the creation time is written as the engine shows it
+    (``created_text``), so the config is the same whether the original's came from its archive
+    or from the engine's inspection."""
     original = fs.config
     runtime = (changes or ConfigChanges()).apply(original.get("config") or {})
-    config: dict[str, Any] = {k: runtime[k] for k in RUNTIME_KEYS if runtime.get(k) is not None}
+    config: dict[str, Any] = {k: runtime[k] for k in RUNTIME_KEYS if runtime.get(k) not in _EMPTY}
     config["Labels"] = {
         **(runtime.get("Labels") or {}),
         **(labels or {}),
@@ -150,9 +154,32 @@ def build_config(
     }
     if fs.platform.variant:
         image["variant"] = fs.platform.variant
-    if original.get("created"):
-        image["created"] = history["created"] = original["created"]
+    created = created_text(original.get("created"))
+    if created:
+        image["created"] = history["created"] = created
     return canonical_json(image)
+
+
+_EMPTY = (None, "", [], {})
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)"
+)
+
+
+def created_text(value: Any) -> str:
+    """An image's creation time as the engine writes it back (Go's RFC 3339 with up to 9
+    digits, trailing zeros cut, "Z" for UTC); "" for none or Go's zero time."""
+    found = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        return value if isinstance(value, str) else ""
+    year, month, day, clock, fraction, zone = found.groups()
+    if year == "0001" and month == "01" and day == "01" and clock == "00:00:00" and not (
+        fraction or ""
+    ).strip("0"):
+        return ""
+    digits = (fraction or "")[:9].rstrip("0")
+    zone = "Z" if zone in ("Z", "z", "+00:00", "-00:00") else zone
+    return f"{year}-{month}-{day}T{clock}{'.' + digits if digits else ''}{zone}"
 
 
 def canonical_json(document: Any) -> bytes:

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from slimmer.errors import SlimmerError
 from slimmer.imagefs import Entry, EntryType, ImageFs
+from slimmer.imagefs.engineview import output_entry
 from slimmer.imagefs.paths import clean, parent
 from slimmer.rebuild.tarwriter import END_OF_ARCHIVE, header, padding
 
@@ -101,6 +102,7 @@ def write_layer(
     content = 0
     given = {clean(p): d for p, d in (contents or {}).items()}
     entries = kept_tree(fs, kept, given)
+    fs.prefetch(e for e in entries if e.path not in given)
     buffer = bytearray(COPY_CHUNK)
     for entry in entries:
         name = _member_name(entry)
@@ -116,21 +118,22 @@ def write_layer(
                 kind, size = EntryType.FILE, entry.size
             else:
                 kind, linkname = EntryType.HARDLINK, carrier
+        shown = output_entry(entry)
         sink.write(
             header(
                 name,
                 _TYPEFLAGS[kind],
-                mode=entry.mode,
-                uid=entry.uid,
-                gid=entry.gid,
+                mode=shown.mode,
+                uid=shown.uid,
+                gid=shown.gid,
                 size=size,
-                mtime=entry.mtime,
+                mtime=shown.mtime,
                 linkname=linkname,
-                uname=entry.uname,
-                gname=entry.gname,
+                uname=shown.uname,
+                gname=shown.gname,
                 devmajor=entry.devmajor,
                 devminor=entry.devminor,
-                xattrs=entry.xattrs,
+                xattrs=shown.xattrs,
             )
         )
         if size and entry.path in given:

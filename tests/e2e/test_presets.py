@@ -57,7 +57,7 @@ def test_lean_build_is_verified_works_and_default_is_unchanged(
         made = {
             preset: select(fs, observation, replace(options, preset=preset), inventory, config)
             for preset in PRESET_NAMES
-        }
+        }  # no --new-* options here: config is the image's, as the pre-preset selection reads
         made["before presets"] = select_before_presets(fs, observation, options, inventory)
         selections.append(made)
         return made[options.preset]
