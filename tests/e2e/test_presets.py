@@ -16,7 +16,13 @@ import pytest
 
 import slimmer.pipeline
 from slimmer.engine import Engine
-from slimmer.options import PRESET_NAMES, BuildOptions, ComposeOptions, SelectOptions
+from slimmer.options import (
+    PRESET_NAMES,
+    BuildOptions,
+    ComposeOptions,
+    ContinueAfter,
+    SelectOptions,
+)
 from slimmer.runsettings import settings_from_options
 from slimmer.selection import Selection, select
 from tests.checks import CHECKS, PG_APP_COMPOSE, POSTGRES_ENV
@@ -39,6 +45,11 @@ def build_options(name: str, fixture_image, monkeypatch, tag: str, out: Path) ->
     )
     if name == "postgres":
         return replace(options, run=settings_from_options(env=POSTGRES_ENV))
+    if name == "crafted-config":  # `fixture-tool sleep` serves nothing on its ports
+        observe = replace(
+            options.observe, continue_after=ContinueAfter("timeout", 3), http_probe=False
+        )
+        return replace(options, observe=observe)
     if name == "pg-app":
         monkeypatch.setenv("APP_IMAGE", options.image)
         monkeypatch.setenv("DB_IMAGE", fixture_image("postgres"))
