@@ -33,7 +33,7 @@ demo: setup
 
 test: setup
 	scripts/install-deps.sh --test
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra -n 2 --dist loadfile
 
 test-unit: venv
 	$(PY) -m pytest -ra -m 'not docker'

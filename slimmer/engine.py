@@ -261,19 +261,34 @@ class Engine:
             raise self._api_error(exc) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise _unreachable(self.endpoint, exc) from None
+        config = attrs.get("Config") or {}
+        if self.kind == PODMAN:
+            config = self._podman_image_config(attrs["Id"], config)
         return ImageInfo(
             ref=ref,
             id=attrs["Id"],
             repo_tags=attrs.get("RepoTags") or [],
             repo_digests=attrs.get("RepoDigests") or [],
             size=int(attrs.get("Size") or 0),
-            config=attrs.get("Config") or {},
+            config=config,
             os=attrs.get("Os") or "linux",
             architecture=attrs.get("Architecture") or "",
             variant=attrs.get("Variant") or "",
             created=attrs.get("Created") or "",
             diff_ids=tuple((attrs.get("RootFS") or {}).get("Layers") or ()),
         )
+
+    def _podman_image_config(self, image_id: str, config: dict[str, Any]) -> dict[str, Any]:
+        """Podman's Docker-compatible image inspect leaves the HEALTHCHECK (and may leave the
+        stop signal) out of ``Config``; its own API has them, in the same format."""
+        own = self._libpod(f"images/{image_id}/json")
+        config = dict(config)
+        if "Healthcheck" not in config and own.get("Healthcheck"):
+            config["Healthcheck"] = own["Healthcheck"]
+        stop_signal = (own.get("Config") or {}).get("StopSignal")
+        if "StopSignal" not in config and stop_signal:
+            config["StopSignal"] = stop_signal
+        return config
 
     def save_image(self, ref: str) -> Iterator[bytes]:
         """The engine's `save` stream of one image (a docker-archive tar)."""
