@@ -27,12 +27,12 @@ from slimmer.imagefs import ImageFs, Platform, open_image
 from slimmer.imagefs.layer import DEFAULT_MAX_LAYER_BYTES
 from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.sources import ArchiveStore, DirectoryStore, Store
+from slimmer.imagefs.spec import ImageSpec, parse_image_spec
 from slimmer.progress import Progress
 from slimmer.rebuild.archive import TarStream
 from slimmer.rebuild.reload import image_archive
 from slimmer.session import Session
 
-TRANSPORTS = ("docker-archive", "oci-archive", "oci")
 TEMPORARY_REPOSITORY = "slimmer-tmp"
 _NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -43,15 +43,6 @@ _REFERENCE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class ImageSpec:
-    """What the user named: an engine reference (``transport`` None) or an image file."""
-
-    text: str
-    transport: str | None = None
-    path: Path | None = None
-
-
 @dataclass
 class SourceImage:
     """The image as the engine runs it (``info.ref`` is the name used for the slim tag and the
@@ -60,28 +51,6 @@ class SourceImage:
     info: ImageInfo
     fs: ImageFs | None = None
     input: str = ""
-
-
-def parse_image_spec(text: str) -> ImageSpec:
-    """``docker-archive:FILE``, ``oci-archive:FILE``, ``oci:DIR``, else an engine reference."""
-    transport, colon, rest = text.partition(":")
-    if not colon or transport not in TRANSPORTS:
-        return ImageSpec(text)
-    if not rest:
-        raise UsageError(f"{text!r} names no file", f"write {transport}:PATH")
-    path = Path(rest)
-    if transport == "oci":
-        if not (path / "index.json").is_file():
-            raise UsageError(
-                f"{text}: {path} is not an OCI image layout directory (no index.json)",
-                "give a directory written by `skopeo copy ... oci:DIR` or `docker save` unpacked",
-            )
-    elif not path.is_file():
-        raise UsageError(
-            f"{text}: no such file {path}",
-            "check the path (slimmer reads the archive's image; it does not pick one by name)",
-        )
-    return ImageSpec(text, transport, path)
 
 
 def platform_of(text: str | None) -> Platform | None:

@@ -26,6 +26,7 @@ from slimmer.imagefs.layout import locate, wanted_platform
 from slimmer.imagefs.merge import merge
 from slimmer.imagefs.model import Platform
 from slimmer.imagefs.sources import ArchiveStore, DirectoryStore, Store, StreamStore
+from slimmer.imagefs.spec import parse_image_spec
 from slimmer.imagefs.streams import IterReader
 from slimmer.imagefs.tree import Tree
 
@@ -43,7 +44,9 @@ def open_image(
     """Index an image.
 
     ``spec`` is an image archive file (``docker save`` output of any engine version, or an OCI
-    layout tar), an OCI layout directory, or else an image reference for the engine (its save
+    layout tar), an OCI layout directory (either also named with a transport, as
+    ``slimmer.imagefs.spec`` reads them: a missing file is a UsageError), or else an image
+    reference for the engine (its save
     stream is read; ``engine`` defaults to a new connection). ``platform`` ("os/arch[/variant]")
     picks an image of a multi-platform index; by default the host's. Uncompressed layers of
     files are indexed where they are; other layers are copied uncompressed to a new
@@ -194,9 +197,13 @@ def remove_engine_paths(tree: Tree) -> None:
 
 
 def _as_path(spec: str | os.PathLike[str]) -> Path | None:
-    """A file, or a directory with an OCI layout; None for an engine reference."""
+    """A file (also named ``docker-archive:FILE`` or ``oci-archive:FILE``), or a directory
+    with an OCI layout (also ``oci:DIR``); None for an engine reference."""
     if isinstance(spec, os.PathLike):
         return Path(spec)
+    named = parse_image_spec(spec)
+    if named.path is not None:
+        return named.path
     path = Path(spec)
     if path.is_file() or (path.is_dir() and (path / "index.json").exists()):
         return path

@@ -29,12 +29,23 @@ def test_docker_archive_and_oci_layout_without_engine(fixture_image, tmp_path: P
     from_layout = xray_json(str(layout), env=NO_ENGINE)
     assert _comparable(from_archive) == _comparable(from_engine)
     assert _comparable(from_layout) == _comparable(from_engine)
+    # the names `build` takes too
+    assert _comparable(xray_json(f"docker-archive:{archive}", env=NO_ENGINE)) == (
+        _comparable(from_engine)
+    )
+    assert _comparable(xray_json(f"oci:{layout}", env=NO_ENGINE)) == _comparable(from_engine)
     assert len(from_layout["security"]["secrets"]) == 8
     tmp = tmp_path / "tmp"
     done = slimmer("diff", str(archive), str(layout), "--json", env=NO_ENGINE, tmpdir=tmp)
     assert done.returncode == 0, done.stderr
     assert '"removed": []' in done.stdout and '"changed": []' in done.stdout
     assert not list(tmp.iterdir()), "temporary files left behind"
+
+
+def test_missing_image_file_fails_in_one_line(tmp_path: Path) -> None:
+    done = slimmer("xray", f"docker-archive:{tmp_path / 'missing.tar'}", env=NO_ENGINE)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "no such file" in done.stderr, done.stderr
 
 
 def test_engine_reference_without_engine_fails_in_one_line(tmp_path: Path) -> None:
