@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Protocol
 from slimmer.imagefs.index import CONTENT_TYPES, ImageFs
 from slimmer.imagefs.model import Entry, Resolution
 from slimmer.imagefs.paths import clean, parent
+from slimmer.imagefs.streams import SeekableView
 from slimmer.imagefs.tree import Tree
 from slimmer.imagefs.walk import Content
 
@@ -251,31 +252,13 @@ def _escape(raw: bytes) -> bytes:
     return b"".join(bytes([c]) if 0x21 <= c <= 0x7E and c != 0x5C else b"\\x%02x" % c for c in raw)
 
 
-class _RemoteFile(io.RawIOBase):
+class _RemoteFile(SeekableView):
     """A seekable read-only view of one served content."""
 
     def __init__(self, contents: RemoteContents, content_id: int, size: int) -> None:
-        super().__init__()
+        super().__init__(size)
         self._contents = contents
         self._id = content_id
-        self._size = size
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + pos < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + pos
-        return self._pos
 
     def readinto(self, buffer: Any) -> int:
         if self._pos >= self._size:

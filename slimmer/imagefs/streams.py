@@ -236,13 +236,12 @@ class Unzstd:
             raise StreamError(f"zstd: {exc}") from None
 
 
-class Region(io.RawIOBase):
-    """A read-only, seekable view of ``size`` bytes at ``offset`` in a file."""
+class SeekableView(io.RawIOBase):
+    """A read-only, seekable view of ``size`` bytes: the position and seeking; subclasses
+    read (``readinto``) from where the bytes are."""
 
-    def __init__(self, path: Path, offset: int, size: int) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
-        self._start = offset
         self._size = size
         self._pos = 0
 
@@ -261,6 +260,15 @@ class Region(io.RawIOBase):
             raise ValueError("negative seek position")
         self._pos = base + pos
         return self._pos
+
+
+class Region(SeekableView):
+    """A read-only, seekable view of ``size`` bytes at ``offset`` in a file."""
+
+    def __init__(self, path: Path, offset: int, size: int) -> None:
+        super().__init__(size)
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+        self._start = offset
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         want = min(len(buffer), self._size - self._pos)
