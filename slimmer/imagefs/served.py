@@ -164,7 +164,7 @@ class RemoteContents:
         if lines and not self._failed:
             try:
                 self._channel.stream.send(b"".join(lines))
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: the reader closed the stream
                 self._fail(f"the serving container stopped taking requests: {exc}")
         if self._failed:
             self._fail(self._failed)

@@ -5,6 +5,7 @@ it must not block on); a broken conversation fails the reads instead of hanging 
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import threading
@@ -128,6 +129,21 @@ def test_a_broken_conversation_fails_reads_instead_of_hanging(serve, tmp_path: P
     reader.start()
     reader.join(timeout=30)
     assert not reader.is_alive() and len(failed) == 1 and isinstance(failed[0], ServeError)
+
+
+def test_asking_on_a_stream_the_reader_closed_is_a_serve_error(
+    serve, tmp_path: Path, monkeypatch
+) -> None:
+    """The reader closes the stream before it fails the waiting reads: a request written in
+    between meets a closed stream (io's ValueError), which is the conversation's failure too."""
+    path = tmp_path / "file"
+    path.write_bytes(os.urandom(2 * BLOCK))
+    remote = serve([content(path)])
+    closed = io.BytesIO()
+    closed.close()
+    monkeypatch.setattr(remote._channel.stream, "send", closed.write)  # as after the close
+    with pytest.raises(ServeError, match="stopped taking requests"):
+        remote.block(0, 1)
 
 
 def _expect_failure(remote: RemoteContents, failed: list[BaseException]) -> None:
