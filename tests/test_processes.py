@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import uuid
 
@@ -13,12 +12,7 @@ import pytest
 
 from slimmer.processes import run_in_group
 from slimmer.runner import _host_exec
-
-
-def _running(tag: str) -> list[str]:
-    """Processes whose command line holds ``tag``."""
-    done = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True)
-    return [line for line in done.stdout.splitlines() if tag in line and "ps -eo" not in line]
+from tests.processes import running
 
 
 def test_a_timed_out_command_leaves_no_process() -> None:
@@ -26,14 +20,14 @@ def test_a_timed_out_command_leaves_no_process() -> None:
     result = _host_exec(f"bash -c '(exec -a {tag} sleep 30) & (exec -a {tag} sleep 30) & wait'",
                         "127.0.0.1", {}, timeout=0.5)
     assert result.exit_code == -1 and "timed out" in result.output_tail
-    assert _running(tag) == []
+    assert running(tag) == []
 
 
 def test_background_children_of_a_finished_command_are_killed() -> None:
     tag = f"slimmer-test-{uuid.uuid4().hex[:8]}"
     done = run_in_group(["bash", "-c", f"(exec -a {tag} sleep 30) & echo started"], timeout=10)
     assert (done.returncode, done.stdout) == (0, b"started\n")
-    assert _running(tag) == []
+    assert running(tag) == []
 
 
 def test_an_interrupt_kills_the_group_and_is_raised_again() -> None:
@@ -43,7 +37,7 @@ def test_an_interrupt_kills_the_group_and_is_raised_again() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_in_group(["bash", "-c", f"(exec -a {tag} sleep 30) & wait"], timeout=30)
     timer.join()
-    assert _running(tag) == []
+    assert running(tag) == []
 
 
 def test_a_missing_program_is_exit_127() -> None:

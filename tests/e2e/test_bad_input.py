@@ -15,6 +15,7 @@ import pytest
 from fixtures.tools import derive_image
 from slimmer.engine import Engine
 from tests.e2e.helpers import leftovers, sessions_in, slimmer
+from tests.processes import running
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
@@ -130,5 +131,4 @@ def test_signal_during_probing_leaves_nothing(
     assert message in stderr
     assert leftovers(engine, session) == []
     assert not list(tmpdir.iterdir())
-    processes = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
-    assert tag not in processes, "a process the --host-exec command started outlived the run"
+    assert running(tag) == [], "a process the --host-exec command started outlived the run"
