@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from slimmer.imagefs.layer import LayerDiff, read_diff
 from slimmer.imagefs.tarstream import BLOCK, REGULAR_TYPES, Member, TarError
@@ -84,28 +84,15 @@ class LayerCache:
     def size_of(self, diff_id: str) -> int | None:
         """The tar size of a cached layer (from its file's first line only), or None."""
         path = self._path(diff_id)
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as handle:
-                if not _private(os.fstat(handle.fileno())):
-                    return None
-                found = _HEADER.fullmatch(handle.readline(200))
-        except OSError:
-            return None
+        line = None if path is None else _read_private(path, lambda h: h.readline(200))
+        found = None if line is None else _HEADER.fullmatch(line)
         return int(found.group(2)) if found and int(found.group(1)) == VERSION else None
 
     def get(self, diff_id: str) -> CachedLayer | None:
         """The cached index of a layer, checked, or None (a bad file is removed)."""
         path = self._path(diff_id)
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as handle:
-                if not _private(os.fstat(handle.fileno())):
-                    return None
-                data = handle.read(MAX_FILE + 1)
-        except OSError:
+        data = None if path is None else _read_private(path, lambda h: h.read(MAX_FILE + 1))
+        if path is None or data is None:
             return None
         try:
             cached = _decode(data, diff_id)
@@ -192,6 +179,18 @@ class LayerCache:
             for path in self.root.glob("*.idx"):
                 with contextlib.suppress(OSError):
                     path.unlink()
+
+
+def _read_private(path: Path, read: Callable[[BinaryIO], bytes]) -> bytes | None:
+    """What ``read`` takes from a cache file that is this user's own and no one else's (None
+    when it is not, or cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            if not _private(os.fstat(handle.fileno())):
+                return None
+            return read(handle)
+    except OSError:
+        return None
 
 
 def _private(stat: os.stat_result) -> bool:
